@@ -1,0 +1,334 @@
+"""REST endpoints for people and profiles: one view per operation, small nested serializers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from mentorship.exceptions import ApplicationError
+
+from . import selectors, services
+from .choices import (
+    Ethnicity,
+    Gender,
+    Goal,
+    InstitutionPreference,
+    MeetingMode,
+    MentoringStyle,
+    MentorStagePreference,
+    Offer,
+    Stage,
+)
+from .models import Institution, Interest, Language, Profile, Specialty, User
+
+ERROR = inline_serializer(
+    "Error",
+    fields={
+        "message": serializers.CharField(),
+        "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+    },
+)
+ERRORS_4XX = {
+    400: OpenApiResponse(ERROR, "Invalid input"),
+    401: OpenApiResponse(ERROR, "Not signed in"),
+    403: OpenApiResponse(ERROR, "Not allowed"),
+}
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+class SpecialtySerializer(serializers.ModelSerializer):
+    related = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+
+    class Meta:
+        model = Specialty
+        fields = ["slug", "name", "family", "related"]
+
+
+class InterestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Interest
+        fields = ["slug", "name", "kind"]
+
+
+class LanguageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Language
+        fields = ["code", "name"]
+
+
+class InstitutionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Institution
+        fields = ["id", "name", "short_name", "kind", "city", "timezone"]
+
+
+class ProfileOutput(serializers.ModelSerializer):
+    stage_label = serializers.CharField()
+    institution = InstitutionSerializer(allow_null=True)
+    specialties = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    interests = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    languages = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    meeting_modes = serializers.ListField(child=serializers.CharField())
+    goals = serializers.DictField(child=serializers.IntegerField())
+    offers = serializers.ListField(child=serializers.CharField())
+    strengths = serializers.ListField(child=serializers.CharField())
+    preferred_mentee_stages = serializers.ListField(child=serializers.IntegerField())
+
+    class Meta:
+        model = Profile
+        fields = [
+            "id", "stage", "stage_label", "institution", "specialties", "interests",
+            "languages", "headline", "bio", "timezone", "meeting_modes", "seeking_mentor",
+            "goals", "offers", "mentor_stage_preference", "institution_preference",
+            "style_preference", "accepting_mentees", "capacity", "hours_per_month",
+            "strengths", "preferred_mentee_stages", "mentoring_style",
+        ]
+        read_only_fields = fields
+
+
+class ProfileInput(serializers.Serializer):
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    institution = serializers.PrimaryKeyRelatedField(
+        queryset=Institution.objects.all(), required=False, allow_null=True
+    )
+    specialties = serializers.SlugRelatedField(
+        slug_field="slug", many=True, queryset=Specialty.objects.all(), required=False
+    )
+    interests = serializers.SlugRelatedField(
+        slug_field="slug", many=True, queryset=Interest.objects.all(), required=False
+    )
+    languages = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Language.objects.all(), required=False
+    )
+    headline = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    timezone = serializers.CharField(max_length=64, required=False)
+    meeting_modes = serializers.MultipleChoiceField(choices=MeetingMode.choices, required=False)
+    seeking_mentor = serializers.BooleanField(required=False)
+    goals = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, max_value=3), required=False
+    )
+    offers = serializers.ListField(child=serializers.ChoiceField(Offer.choices), required=False)
+    mentor_stage_preference = serializers.ChoiceField(
+        MentorStagePreference.choices, required=False
+    )
+    institution_preference = serializers.ChoiceField(
+        InstitutionPreference.choices, required=False
+    )
+    style_preference = serializers.ChoiceField(MentoringStyle.choices, required=False)
+    accepting_mentees = serializers.BooleanField(required=False)
+    capacity = serializers.IntegerField(min_value=0, max_value=20, required=False)
+    hours_per_month = serializers.IntegerField(min_value=0, max_value=40, required=False)
+    strengths = serializers.ListField(child=serializers.ChoiceField(Goal.choices), required=False)
+    preferred_mentee_stages = serializers.ListField(
+        child=serializers.ChoiceField(Stage.choices), required=False
+    )
+    mentoring_style = serializers.ChoiceField(MentoringStyle.choices, required=False)
+
+    def validate_goals(self, value: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(value) - set(Goal.values))
+        if unknown:
+            raise serializers.ValidationError(f"Unknown goal(s): {', '.join(unknown)}.")
+        return value
+
+    def to_profile_data(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        if "meeting_modes" in data:
+            modes = set(data.pop("meeting_modes"))
+            data["meets_in_person"] = MeetingMode.IN_PERSON in modes
+            data["meets_video"] = MeetingMode.VIDEO in modes
+            data["meets_phone"] = MeetingMode.PHONE in modes
+        for key in ("offers", "strengths", "preferred_mentee_stages"):
+            if key in data:
+                data[key] = list(dict.fromkeys(data[key]))
+        return data
+
+
+class MeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+    full_name = serializers.CharField()
+    display_name = serializers.CharField()
+    role = serializers.CharField()
+    can_mentor = serializers.BooleanField()
+    can_be_mentee = serializers.BooleanField()
+    profile_completeness = serializers.IntegerField()
+    missing = serializers.ListField(child=serializers.CharField())
+
+
+def _me_payload(user: User) -> dict[str, Any]:
+    profile = selectors.own_profile(user=user)
+    percent, items = selectors.completeness(profile=profile)
+    return MeOutput({
+        "id": user.pk, "email": user.email, "full_name": user.full_name,
+        "display_name": user.display_name, "role": user.role,
+        "can_mentor": user.can_mentor, "can_be_mentee": user.can_be_mentee,
+        "profile_completeness": percent,
+        "missing": [item.label for item in items if not item.done],
+    }).data  # fmt: skip
+
+
+class MeApi(APIView):
+    class Input(serializers.Serializer):
+        full_name = serializers.CharField(max_length=150)
+
+    @extend_schema(operation_id="me_read", responses={200: MeOutput, **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        return Response(_me_payload(_user(request)))
+
+    @extend_schema(operation_id="me_update", request=Input,
+                   responses={200: MeOutput, **ERRORS_4XX})
+    def patch(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_update(user=_user(request), **serializer.validated_data)
+        return Response(_me_payload(_user(request)))
+
+
+class MyProfileApi(APIView):
+    @extend_schema(operation_id="my_profile_read", responses={200: ProfileOutput, **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        return Response(ProfileOutput(selectors.own_profile(user=_user(request))).data)
+
+    @extend_schema(operation_id="my_profile_update", request=ProfileInput,
+                   responses={200: ProfileOutput, **ERRORS_4XX})
+    def patch(self, request: Request) -> Response:
+        serializer = ProfileInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        services.profile_update(user=user, data=serializer.to_profile_data())
+        return Response(ProfileOutput(selectors.own_profile(user=user)).data)
+
+
+class DemographicsSerializer(serializers.Serializer):
+    gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, default="")
+    gender_self_description = serializers.CharField(max_length=100, allow_blank=True, default="")
+    ethnicities = serializers.ListField(child=serializers.ChoiceField(Ethnicity.choices),
+                                        default=list)
+    ethnicity_self_description = serializers.CharField(max_length=100, allow_blank=True,
+                                                       default="")
+    wants_same_gender = serializers.BooleanField(default=False)
+    wants_same_ethnicity = serializers.BooleanField(default=False)
+    gender_opted_in_at = serializers.DateTimeField(read_only=True)
+    ethnicity_opted_in_at = serializers.DateTimeField(read_only=True)
+
+
+class MyDemographicsApi(APIView):
+    """Your private self-description. Only you can read or change it."""
+
+    @extend_schema(operation_id="my_demographics_read",
+                   responses={200: DemographicsSerializer, **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        demographics = selectors.own_demographics(user=_user(request))
+        return Response(DemographicsSerializer(demographics).data)
+
+    @extend_schema(operation_id="my_demographics_replace", request=DemographicsSerializer,
+                   responses={200: DemographicsSerializer, **ERRORS_4XX})
+    def put(self, request: Request) -> Response:
+        serializer = DemographicsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        demographics = services.demographics_update(user=_user(request),
+                                                    **serializer.validated_data)
+        return Response(DemographicsSerializer(demographics).data)
+
+
+class PublicMentorOutput(serializers.Serializer):
+    """What anyone signed in may see about a mentor. No sensitive or private field."""
+
+    id = serializers.IntegerField()
+    display_name = serializers.CharField(source="user.display_name")
+    role = serializers.CharField(source="user.role")
+    stage = serializers.IntegerField(allow_null=True)
+    stage_label = serializers.CharField()
+    institution = InstitutionSerializer(allow_null=True)
+    headline = serializers.CharField()
+    bio = serializers.CharField()
+    specialties = SpecialtySerializer(many=True)
+    interests = InterestSerializer(many=True)
+    languages = LanguageSerializer(many=True)
+    meeting_modes = serializers.ListField(child=serializers.CharField())
+    strengths = serializers.ListField(child=serializers.CharField())
+    mentoring_style = serializers.CharField()
+    accepting_mentees = serializers.BooleanField()
+    capacity = serializers.IntegerField()
+    hours_per_month = serializers.IntegerField()
+
+
+class MentorDetailApi(APIView):
+    @extend_schema(operation_id="mentor_read",
+                   responses={200: PublicMentorOutput, 404: OpenApiResponse(ERROR), **ERRORS_4XX})
+    def get(self, request: Request, profile_id: int) -> Response:
+        profile: Profile = selectors.public_mentor_profile(viewer=_user(request),
+                                                           profile_id=profile_id)
+        return Response(PublicMentorOutput(profile).data)
+
+
+class SpecialtyListApi(APIView):
+    pagination_class = None
+
+    @extend_schema(operation_id="specialty_list",
+                   responses={200: SpecialtySerializer(many=True), **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        return Response(SpecialtySerializer(selectors.specialty_list(), many=True).data)
+
+
+class InterestListApi(APIView):
+    @extend_schema(operation_id="interest_list",
+                   responses={200: InterestSerializer(many=True), **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        return Response(InterestSerializer(selectors.interest_list(), many=True).data)
+
+
+class LanguageListApi(APIView):
+    @extend_schema(operation_id="language_list",
+                   responses={200: LanguageSerializer(many=True), **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        return Response(LanguageSerializer(selectors.language_list(), many=True).data)
+
+
+class InstitutionListApi(APIView):
+    @extend_schema(operation_id="institution_list",
+                   responses={200: InstitutionSerializer(many=True), **ERRORS_4XX})
+    def get(self, request: Request) -> Response:
+        return Response(InstitutionSerializer(selectors.institution_list(), many=True).data)
+
+
+class TokenApi(APIView):
+    """Exchange email and password for an API token (send it as `Authorization: Token …`)."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    class Input(serializers.Serializer):
+        email = serializers.EmailField()
+        password = serializers.CharField(trim_whitespace=False)
+
+    class Output(serializers.Serializer):
+        token = serializers.CharField()
+
+    @extend_schema(operation_id="token_obtain", request=Input,
+                   responses={200: Output, **ERRORS_4XX})
+    def post(self, request: Request) -> Response:
+        serializer = self.Input(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            email=serializer.validated_data["email"].lower(),
+            password=serializer.validated_data["password"],
+        )
+        if user is None:
+            raise ApplicationError("Email or password is incorrect.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response(self.Output({"token": token.key}).data, status=status.HTTP_200_OK)

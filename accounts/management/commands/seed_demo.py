@@ -1,0 +1,27 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo schools (deterministic and idempotent) and print the demo logins."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
+
+    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        result = seed_demo(seed=options["seed"])
+        elapsed = time.perf_counter() - started
+        if result.created:
+            self.stdout.write(f"Demo data: created {result.created} people in {elapsed:.1f} s.")
+        else:
+            self.stdout.write(f"Demo data already present ({result.existing} people).")
+        if not options["quiet"]:
+            self.stdout.write("")
+            self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+            for email, name, _role, what in DEMO_LOGINS:
+                self.stdout.write(f"  {email:<32} {name:<16} {what}")

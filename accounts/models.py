@@ -1,0 +1,352 @@
+"""Who people are: users, institutions, the specialty taxonomy and medical profiles.
+
+Sensitive attributes (gender, race/ethnicity) live apart in ``Demographics`` so
+that no serializer, form or page of ``Profile`` can leak them by accident.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from .choices import (
+    MENTEE_ROLES,
+    MENTOR_ROLES,
+    InstitutionPreference,
+    InterestKind,
+    MentoringStyle,
+    MentorStagePreference,
+    Role,
+    SpecialtyFamily,
+    Stage,
+)
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/New_York).")
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        extra.setdefault("role", Role.STAFF)
+        return self._create(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField("email address", unique=True)
+    full_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STUDENT)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def display_name(self) -> str:
+        if self.role == Role.PHYSICIAN and self.full_name:
+            return f"Dr. {self.full_name}"
+        return self.full_name or self.email
+
+    @property
+    def can_mentor(self) -> bool:
+        return self.role in MENTOR_ROLES
+
+    @property
+    def can_be_mentee(self) -> bool:
+        return self.role in MENTEE_ROLES
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == Role.COORDINATOR
+
+
+class Institution(models.Model):
+    class Kind(models.TextChoices):
+        MEDICAL_SCHOOL = "medical_school", "Medical school"
+        HOSPITAL = "hospital", "Hospital or health system"
+        UNIVERSITY = "university", "University (pre-medical)"
+
+    name = models.CharField(max_length=200, unique=True)
+    short_name = models.CharField(max_length=40, blank=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MEDICAL_SCHOOL)
+    city = models.CharField(max_length=100, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Specialty(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    family = models.CharField(max_length=20, choices=SpecialtyFamily.choices)
+    related = models.ManyToManyField("self", blank=True, symmetrical=True)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+        verbose_name_plural = "specialties"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Interest(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=InterestKind.choices)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Language(models.Model):
+    code = models.CharField(max_length=8, unique=True)
+    name = models.CharField(max_length=60)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+MAX_CAPACITY = 20
+MAX_HOURS_PER_MONTH = 40
+
+
+class Profile(models.Model):
+    """A person's medical profile: as a mentee, as a mentor, or both (a resident)."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="profile")
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True, blank=True)
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, null=True, blank=True, related_name="profiles"
+    )
+    # Students: specialties they are considering; residents and physicians: their field.
+    specialties = models.ManyToManyField(Specialty, blank=True, related_name="profiles")
+    interests = models.ManyToManyField(Interest, blank=True, related_name="profiles")
+    languages = models.ManyToManyField(Language, blank=True, related_name="profiles")
+    headline = models.CharField(max_length=120, blank=True)
+    bio = models.TextField(max_length=2000, blank=True)
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
+    meets_in_person = models.BooleanField(default=True)
+    meets_video = models.BooleanField(default=True)
+    meets_phone = models.BooleanField(default=False)
+
+    # As a mentee.
+    seeking_mentor = models.BooleanField(default=False)
+    goals = models.JSONField(default=dict, blank=True)  # {Goal: Priority}
+    offers = models.JSONField(default=list, blank=True)  # [Offer]
+    mentor_stage_preference = models.CharField(
+        max_length=20, choices=MentorStagePreference.choices, default=MentorStagePreference.ANY
+    )
+    institution_preference = models.CharField(
+        max_length=20, choices=InstitutionPreference.choices, default=InstitutionPreference.ANY
+    )
+    style_preference = models.CharField(
+        max_length=20, choices=MentoringStyle.choices, default=MentoringStyle.EITHER
+    )
+
+    # As a mentor.
+    accepting_mentees = models.BooleanField(default=False)
+    capacity = models.PositiveSmallIntegerField(default=2)
+    hours_per_month = models.PositiveSmallIntegerField(default=2)
+    strengths = models.JSONField(default=list, blank=True)  # [Goal]
+    preferred_mentee_stages = models.JSONField(default=list, blank=True)  # [Stage]
+    mentoring_style = models.CharField(
+        max_length=20, choices=MentoringStyle.choices, default=MentoringStyle.EITHER
+    )
+
+    welcomed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(capacity__lte=MAX_CAPACITY), name="profile_capacity_max"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours_per_month__lte=MAX_HOURS_PER_MONTH),
+                name="profile_hours_max",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stage__isnull=True) | models.Q(stage__lte=Stage.ATTENDING_SENIOR),
+                name="profile_stage_on_ladder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+    @property
+    def meeting_modes(self) -> list[str]:
+        modes = []
+        if self.meets_in_person:
+            modes.append("in_person")
+        if self.meets_video:
+            modes.append("video")
+        if self.meets_phone:
+            modes.append("phone")
+        return modes
+
+    @property
+    def stage_label(self) -> str:
+        return Stage(self.stage).label if self.stage is not None else ""
+
+
+class Demographics(models.Model):
+    """Self-reported, optional, private. Shown to nobody but its owner.
+
+    Used for matching only when the mentee opted in to a concordance preference;
+    coordinators see it only as suppressed aggregates.
+    """
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="demographics")
+    gender = models.CharField(max_length=20, blank=True)
+    gender_self_description = models.CharField(max_length=100, blank=True)
+    ethnicities = models.JSONField(default=list, blank=True)  # [Ethnicity]
+    ethnicity_self_description = models.CharField(max_length=100, blank=True)
+    wants_same_gender = models.BooleanField(default=False)
+    gender_opted_in_at = models.DateTimeField(null=True, blank=True)
+    wants_same_ethnicity = models.BooleanField(default=False)
+    ethnicity_opted_in_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "demographics"
+        constraints = [
+            # The opt-in is stored with its date, and only while it holds.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(wants_same_gender=True, gender_opted_in_at__isnull=False)
+                    | models.Q(wants_same_gender=False, gender_opted_in_at__isnull=True)
+                ),
+                name="demographics_gender_optin_dated",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(wants_same_ethnicity=True, ethnicity_opted_in_at__isnull=False)
+                    | models.Q(wants_same_ethnicity=False, ethnicity_opted_in_at__isnull=True)
+                ),
+                name="demographics_ethnicity_optin_dated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Demographics of user {self.user_id}"
+
+
+class ConflictOfInterest(models.Model):
+    """A mentor's declaration, e.g. "I grade MS3 surgery clerkship students at X".
+
+    The matching engine never proposes this mentor to mentees it covers.
+    """
+
+    class Kind(models.TextChoices):
+        GRADES = "grades", "I grade or assess these students"
+        SELECTS = "selects", "I sit on a selection committee they apply to"
+        OTHER = "other", "Other conflict"
+
+    mentor = models.ForeignKey(User, on_delete=models.CASCADE, related_name="conflicts")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.GRADES)
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    stage = models.PositiveSmallIntegerField(choices=Stage.choices, null=True, blank=True)
+    description = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+@dataclass(frozen=True)
+class CompletenessItem:
+    key: str
+    label: str
+    done: bool
+
+
+def profile_completeness(profile: Profile, *, specialty_count: int, interest_count: int,
+                         language_count: int) -> list[CompletenessItem]:
+    """The checklist behind "your profile is 70% complete". Counts are passed in so a
+    caller that prefetched them issues no extra query."""
+    user = profile.user
+    items = [
+        CompletenessItem("stage", "your career stage", profile.stage is not None),
+        CompletenessItem("institution", "your institution", profile.institution_id is not None),
+        CompletenessItem("specialties", "specialties", specialty_count > 0),
+        CompletenessItem("interests", "research interests", interest_count > 0),
+        CompletenessItem("languages", "languages you speak", language_count > 0),
+        CompletenessItem("bio", "a short bio", len(profile.bio.strip()) >= 40),
+    ]
+    if user.can_be_mentee and profile.seeking_mentor:
+        items.append(CompletenessItem("goals", "what you want from a mentor", bool(profile.goals)))
+    if user.can_mentor:
+        items.append(
+            CompletenessItem("strengths", "what you can help with", bool(profile.strengths))
+        )
+    return items

@@ -1,0 +1,112 @@
+"""Every read about people. Always given the requesting user; scoped to what they may see."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from .choices import MENTOR_ROLES, Role
+from .models import (
+    CompletenessItem,
+    ConflictOfInterest,
+    Demographics,
+    Institution,
+    Interest,
+    Language,
+    Profile,
+    Specialty,
+    User,
+    profile_completeness,
+)
+
+
+def own_profile(*, user: User) -> Profile:
+    return (
+        Profile.objects.select_related("user", "institution")
+        .prefetch_related("specialties", "interests", "languages")
+        .get(user=user)
+    )
+
+
+def own_demographics(*, user: User) -> Demographics:
+    demographics, _ = Demographics.objects.get_or_create(user=user)
+    return demographics
+
+
+def own_conflicts(*, user: User) -> QuerySet[ConflictOfInterest]:
+    return ConflictOfInterest.objects.filter(mentor=user).select_related("institution")
+
+
+def completeness(*, profile: Profile) -> tuple[int, list[CompletenessItem]]:
+    """Percentage complete and the checklist, using the profile's prefetched sets."""
+    items = profile_completeness(
+        profile,
+        specialty_count=len(profile.specialties.all()),
+        interest_count=len(profile.interests.all()),
+        language_count=len(profile.languages.all()),
+    )
+    done = sum(item.done for item in items)
+    return round(100 * done / len(items)), items
+
+
+def public_mentor_profiles(*, viewer: User) -> QuerySet[Profile]:
+    """Mentor profiles any signed-in person may read: active residents and physicians.
+
+    Never joins ``Demographics``: sensitive fields cannot reach a public page.
+    """
+    return (
+        Profile.objects.filter(user__is_active=True, user__role__in=list(MENTOR_ROLES))
+        .select_related("user", "institution")
+        .prefetch_related("specialties", "interests", "languages")
+    )
+
+
+def public_mentor_profile(*, viewer: User, profile_id: int) -> Profile:
+    try:
+        return public_mentor_profiles(viewer=viewer).get(pk=profile_id)
+    except Profile.DoesNotExist as exc:
+        raise Http404("No such mentor.") from exc
+
+
+def specialty_list() -> QuerySet[Specialty]:
+    return Specialty.objects.prefetch_related(
+        Prefetch("related", queryset=Specialty.objects.only("id", "slug"))
+    )
+
+
+def interest_list() -> QuerySet[Interest]:
+    return Interest.objects.all()
+
+
+def language_list() -> QuerySet[Language]:
+    return Language.objects.all()
+
+
+def institution_list() -> QuerySet[Institution]:
+    return Institution.objects.all()
+
+
+def coordinator_institution_summary(*, user: User) -> dict[str, object]:
+    """Headcounts for the coordinator's own institution only."""
+    profile = Profile.objects.select_related("institution").get(user=user)
+    if user.role != Role.COORDINATOR or profile.institution_id is None:
+        raise Http404("No institution to summarise.")
+    counts = Profile.objects.filter(
+        institution_id=profile.institution_id, user__is_active=True
+    ).aggregate(
+        students=Count("pk", filter=Q(user__role=Role.STUDENT)),
+        seeking=Count("pk", filter=Q(user__role=Role.STUDENT, seeking_mentor=True)),
+        residents=Count("pk", filter=Q(user__role=Role.RESIDENT)),
+        physicians=Count("pk", filter=Q(user__role=Role.PHYSICIAN)),
+        accepting=Count(
+            "pk", filter=Q(user__role__in=list(MENTOR_ROLES), accepting_mentees=True)
+        ),
+    )
+    by_stage = list(
+        Profile.objects.filter(institution_id=profile.institution_id, user__is_active=True,
+                               stage__isnull=False)
+        .values("stage")
+        .annotate(n=Count("pk"))
+        .order_by("stage")
+    )
+    return {"institution": profile.institution, "counts": counts, "by_stage": by_stage}

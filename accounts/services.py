@@ -1,0 +1,272 @@
+"""Every write about people and their profiles. Keyword-only, atomic, raising ApplicationError."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from mentorship.exceptions import ApplicationError
+
+from .choices import (
+    MENTEE_ROLES,
+    MENTOR_ROLES,
+    SIGNUP_ROLES,
+    STAGES_BY_ROLE,
+    Ethnicity,
+    Gender,
+    Goal,
+    Offer,
+    Priority,
+    Role,
+    Stage,
+)
+from .models import (
+    MAX_CAPACITY,
+    MAX_HOURS_PER_MONTH,
+    ConflictOfInterest,
+    Demographics,
+    Institution,
+    Profile,
+    User,
+    validate_timezone,
+)
+
+PROFILE_SCALAR_FIELDS = {
+    "stage", "institution", "headline", "bio", "timezone",
+    "meets_in_person", "meets_video", "meets_phone",
+    "seeking_mentor", "goals", "offers", "mentor_stage_preference",
+    "institution_preference", "style_preference",
+    "accepting_mentees", "capacity", "hours_per_month", "strengths",
+    "preferred_mentee_stages", "mentoring_style",
+}  # fmt: skip
+PROFILE_M2M_FIELDS = {"specialties", "interests", "languages"}
+MENTOR_ONLY_FIELDS = {
+    "accepting_mentees", "capacity", "hours_per_month", "strengths",
+    "preferred_mentee_stages", "mentoring_style",
+}  # fmt: skip
+MENTEE_ONLY_FIELDS = {
+    "seeking_mentor", "goals", "offers", "mentor_stage_preference",
+    "institution_preference", "style_preference",
+}  # fmt: skip
+
+
+def user_signup(*, email: str, full_name: str, password: str, role: str) -> User:
+    """Create an account and its empty profile, then send a welcome email after commit.
+
+    Coordinators and staff are never self-service: staff create them.
+    """
+    email = (email or "").strip().lower()
+    full_name = (full_name or "").strip()
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = ["Enter a valid email address."]
+    if not full_name:
+        errors["full_name"] = ["Tell us your name."]
+    if role not in SIGNUP_ROLES:
+        errors["role"] = ["Choose student, resident or physician."]
+    if not errors.get("email") and User.objects.filter(email__iexact=email).exists():
+        errors["email"] = ["An account with this email already exists. Try signing in."]
+    try:
+        validate_password(password, User(email=email, full_name=full_name))
+    except ValidationError as exc:
+        errors["password"] = list(exc.messages)
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+
+    from .tasks import send_welcome_email
+
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=email, password=password, full_name=full_name, role=role
+            )
+            Profile.objects.create(
+                user=user,
+                seeking_mentor=role == Role.STUDENT,
+                accepting_mentees=False,
+            )
+            transaction.on_commit(lambda: send_welcome_email.delay(user.pk))
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise ApplicationError(
+            "An account with this email already exists. Try signing in.",
+            fields={"email": ["An account with this email already exists."]},
+        ) from exc
+    return user
+
+
+def _validate_profile_data(user: User, data: Mapping[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    unknown = set(data) - PROFILE_SCALAR_FIELDS - PROFILE_M2M_FIELDS
+    for key in sorted(unknown):
+        errors[key] = ["This field cannot be changed here."]
+    if "stage" in data and data["stage"] is not None:
+        allowed = STAGES_BY_ROLE.get(Role(user.role))
+        if data["stage"] not in Stage.values:
+            errors["stage"] = ["Choose a stage on the career ladder."]
+        elif allowed is not None and data["stage"] not in allowed:
+            errors["stage"] = [f"That stage does not fit the role {Role(user.role).label}."]
+    if user.role not in MENTOR_ROLES:
+        for key in sorted(MENTOR_ONLY_FIELDS & set(data)):
+            if key in ("accepting_mentees",) and not data[key]:
+                continue
+            errors[key] = ["Only residents and physicians can mentor."]
+    if user.role not in MENTEE_ROLES:
+        for key in sorted(MENTEE_ONLY_FIELDS & set(data)):
+            if key == "seeking_mentor" and not data[key]:
+                continue
+            errors[key] = ["Only students and residents can look for a mentor here."]
+    if "timezone" in data:
+        try:
+            validate_timezone(data["timezone"])
+        except ValidationError as exc:
+            errors["timezone"] = list(exc.messages)
+    if "goals" in data:
+        goals = data["goals"]
+        if not isinstance(goals, dict) or any(
+            key not in Goal.values or value not in Priority.values for key, value in goals.items()
+        ):
+            errors["goals"] = ["Goals map a goal to a priority from 1 (nice to have) to 3."]
+    for key, allowed_values in (("strengths", Goal.values), ("offers", Offer.values)):
+        if key in data:
+            value = data[key]
+            if not isinstance(value, list) or any(item not in allowed_values for item in value):
+                errors[key] = [f"Unknown choice in {key}."]
+    if "preferred_mentee_stages" in data:
+        value = data["preferred_mentee_stages"]
+        if not isinstance(value, list) or any(item not in Stage.values for item in value):
+            errors["preferred_mentee_stages"] = ["Unknown stage."]
+    if "capacity" in data and not (0 <= int(data["capacity"]) <= MAX_CAPACITY):
+        errors["capacity"] = [f"Capacity is between 0 and {MAX_CAPACITY} mentees."]
+    if "hours_per_month" in data and not (0 <= int(data["hours_per_month"]) <= MAX_HOURS_PER_MONTH):
+        errors["hours_per_month"] = [f"Hours per month are between 0 and {MAX_HOURS_PER_MONTH}."]
+    if "institution" in data and data["institution"] is not None:
+        if not isinstance(data["institution"], Institution):
+            errors["institution"] = ["Choose an institution from the list."]
+    if data.get("accepting_mentees") and "capacity" in data and int(data["capacity"]) == 0:
+        errors["capacity"] = ["Set a capacity of at least 1 to accept mentees."]
+    return errors
+
+
+def profile_update(*, user: User, data: Mapping[str, Any]) -> Profile:
+    """Update the user's own profile from already-parsed values (form or serializer).
+
+    Scalar fields are set only when present; many-to-many fields replace the set.
+    """
+    errors = _validate_profile_data(user, data)
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+    with transaction.atomic():
+        profile = Profile.objects.select_for_update().get(user=user)
+        changed = [key for key in PROFILE_SCALAR_FIELDS if key in data]
+        for key in changed:
+            setattr(profile, key, data[key])
+        if profile.accepting_mentees and profile.capacity == 0:
+            raise ApplicationError(
+                "Set a capacity of at least 1 to accept mentees.",
+                fields={"capacity": ["Set a capacity of at least 1 to accept mentees."]},
+            )
+        if changed:
+            profile.full_clean(exclude=["user"], validate_unique=False)
+            profile.save()
+        for key in PROFILE_M2M_FIELDS & set(data):
+            getattr(profile, key).set(list(data[key]))
+    return profile
+
+
+def user_update(*, user: User, full_name: str) -> User:
+    full_name = (full_name or "").strip()
+    if not full_name:
+        raise ApplicationError("Tell us your name.", fields={"full_name": ["Tell us your name."]})
+    user.full_name = full_name
+    user.save(update_fields=["full_name"])
+    return user
+
+
+def demographics_update(
+    *,
+    user: User,
+    gender: str = "",
+    gender_self_description: str = "",
+    ethnicities: Iterable[str] = (),
+    ethnicity_self_description: str = "",
+    wants_same_gender: bool = False,
+    wants_same_ethnicity: bool = False,
+) -> Demographics:
+    """Save the person's private, optional self-description and concordance wishes.
+
+    An opt-in keeps the date it was first given; withdrawing clears it.
+    """
+    ethnicities = list(dict.fromkeys(ethnicities))
+    errors: dict[str, list[str]] = {}
+    if gender and gender not in Gender.values:
+        errors["gender"] = ["Unknown choice."]
+    if any(item not in Ethnicity.values for item in ethnicities):
+        errors["ethnicities"] = ["Unknown choice."]
+    if wants_same_gender and not gender:
+        errors["wants_same_gender"] = ["Tell us your gender first, so we know what to match."]
+    if wants_same_ethnicity and not ethnicities:
+        errors["wants_same_ethnicity"] = [
+            "Tell us your race or ethnicity first, so we know what to match."
+        ]
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+    now = timezone.now()
+    with transaction.atomic():
+        demographics, _ = Demographics.objects.select_for_update().get_or_create(user=user)
+        demographics.gender = gender
+        demographics.gender_self_description = gender_self_description.strip()[:100]
+        demographics.ethnicities = ethnicities
+        demographics.ethnicity_self_description = ethnicity_self_description.strip()[:100]
+        if wants_same_gender and not demographics.wants_same_gender:
+            demographics.gender_opted_in_at = now
+        if not wants_same_gender:
+            demographics.gender_opted_in_at = None
+        if wants_same_ethnicity and not demographics.wants_same_ethnicity:
+            demographics.ethnicity_opted_in_at = now
+        if not wants_same_ethnicity:
+            demographics.ethnicity_opted_in_at = None
+        demographics.wants_same_gender = wants_same_gender
+        demographics.wants_same_ethnicity = wants_same_ethnicity
+        demographics.save()
+    return demographics
+
+
+def conflict_declare(
+    *,
+    mentor: User,
+    description: str,
+    kind: str = ConflictOfInterest.Kind.GRADES,
+    institution: Institution | None = None,
+    stage: int | None = None,
+) -> ConflictOfInterest:
+    """Record that this mentor must not be matched with the students they assess or select."""
+    if not mentor.can_mentor:
+        raise ApplicationError("Only residents and physicians declare conflicts of interest.")
+    description = (description or "").strip()
+    if not description:
+        raise ApplicationError(
+            "Describe the conflict, e.g. “I grade MS3 surgery clerkship students”.",
+            fields={"description": ["This field is required."]},
+        )
+    if kind not in ConflictOfInterest.Kind.values:
+        raise ApplicationError("Unknown kind of conflict.", fields={"kind": ["Unknown choice."]})
+    if stage is not None and stage not in Stage.values:
+        raise ApplicationError("Unknown stage.", fields={"stage": ["Unknown stage."]})
+    return ConflictOfInterest.objects.create(
+        mentor=mentor, kind=kind, institution=institution, stage=stage,
+        description=description[:200],
+    )  # fmt: skip
+
+
+def conflict_remove(*, mentor: User, conflict_id: int) -> None:
+    deleted, _ = ConflictOfInterest.objects.filter(mentor=mentor, pk=conflict_id).delete()
+    if not deleted:
+        raise ApplicationError("That conflict of interest no longer exists.")

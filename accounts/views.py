@@ -1,0 +1,198 @@
+"""HTML pages for accounts and profiles. Thin: parse, call a service or selector, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mentorship.exceptions import ApplicationError
+
+from . import selectors, services
+from .choices import Goal, Role
+from .forms import AboutForm, ConflictForm, FieldForm, MenteeForm, MentorForm, PrivateForm, SignupForm
+from .models import User
+
+STEP_TITLES = {
+    "about": "About you",
+    "field": "Specialties and interests",
+    "mentee": "What you want from a mentor",
+    "mentor": "Mentoring others",
+    "private": "Private preferences",
+}
+
+
+def profile_steps(user: User) -> list[str]:
+    if user.role == Role.COORDINATOR or user.role == Role.STAFF:
+        return ["about"]
+    steps = ["about", "field"]
+    if user.can_be_mentee:
+        steps.append("mentee")
+    if user.can_mentor:
+        steps.append("mentor")
+    steps.append("private")
+    return steps
+
+
+def apply_errors(form: forms.Form, error: ApplicationError) -> None:
+    """Show a service's error on the form: field errors inline, the rest on top."""
+    for field, field_messages in error.fields.items():
+        target = field if field in form.fields else None
+        for message in field_messages:
+            form.add_error(target, message)
+    if not error.fields:
+        form.add_error(None, error.message)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_signup(**form.cleaned_data)
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome! Let’s set up your profile: it takes 3 minutes.")
+            return redirect(reverse("accounts:profile_step", args=["about"]) + "?setup=1")
+    return render(request, "accounts/signup.html", {"form": form})
+
+
+def _step_form(step: str, user: User, data: Any = None) -> forms.Form:
+    profile = selectors.own_profile(user=user)
+    if step == "about":
+        return AboutForm(data, user=user, initial=AboutForm.initial_for(profile))
+    if step == "field":
+        return FieldForm(data, user=user, initial={
+            "specialties": list(profile.specialties.all()),
+            "interests": list(profile.interests.all()),
+        })  # fmt: skip
+    if step == "mentee":
+        return MenteeForm(data, initial=MenteeForm.initial_for(profile))
+    if step == "mentor":
+        return MentorForm(data, initial=MentorForm.initial_for(profile))
+    demographics = selectors.own_demographics(user=user)
+    return PrivateForm(data, initial={
+        "gender": demographics.gender,
+        "gender_self_description": demographics.gender_self_description,
+        "ethnicities": demographics.ethnicities,
+        "ethnicity_self_description": demographics.ethnicity_self_description,
+        "wants_same_gender": demographics.wants_same_gender,
+        "wants_same_ethnicity": demographics.wants_same_ethnicity,
+    })  # fmt: skip
+
+
+def _save_step(step: str, user: User, form: forms.Form) -> None:
+    data = form.cleaned_data
+    if step == "about":
+        assert isinstance(form, AboutForm)
+        services.user_update(user=user, full_name=data["full_name"])
+        services.profile_update(user=user, data=form.profile_data())
+    elif step == "field":
+        services.profile_update(user=user, data={
+            "specialties": data["specialties"], "interests": data["interests"],
+        })  # fmt: skip
+    elif step == "mentee":
+        assert isinstance(form, MenteeForm)
+        services.profile_update(user=user, data=form.profile_data())
+    elif step == "mentor":
+        services.profile_update(user=user, data=dict(data))
+    else:
+        services.demographics_update(user=user, **data)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile_step(request: HttpRequest, step: str) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    steps = profile_steps(user)
+    if step not in steps:
+        raise Http404("No such step for your role.")
+    setup = request.GET.get("setup") == "1"
+    form = _step_form(step, user, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            _save_step(step, user, form)
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            index = steps.index(step)
+            if setup and index + 1 < len(steps):
+                return redirect(
+                    reverse("accounts:profile_step", args=[steps[index + 1]]) + "?setup=1"
+                )
+            messages.success(request, "Saved." if not setup else "Your profile is set up.")
+            return redirect("home" if setup else reverse("accounts:profile_step", args=[step]))
+    profile = selectors.own_profile(user=user)
+    percent, items = selectors.completeness(profile=profile)
+    context = {
+        "form": form,
+        "step": step,
+        "steps": [(name, STEP_TITLES[name]) for name in steps],
+        "step_title": STEP_TITLES[step],
+        "step_number": steps.index(step) + 1,
+        "setup": setup,
+        "is_last": steps.index(step) == len(steps) - 1,
+        "completeness": percent,
+        "missing": [item for item in items if not item.done],
+    }
+    if step == "mentor":
+        context["conflicts"] = selectors.own_conflicts(user=user)
+        context["conflict_form"] = ConflictForm()
+    return render(request, "accounts/profile_step.html", context)
+
+
+@login_required
+@require_POST
+def conflict_add(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = ConflictForm(request.POST)
+    if form.is_valid():
+        try:
+            services.conflict_declare(mentor=user, **form.cleaned_data)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Conflict of interest recorded: we will never match you "
+                                      "with those students.")
+    else:
+        messages.error(request, "Describe the conflict: " + "; ".join(
+            f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()))
+    return redirect(reverse("accounts:profile_step", args=["mentor"]) + "#conflicts")
+
+
+@login_required
+@require_POST
+def conflict_delete(request: HttpRequest, conflict_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    try:
+        services.conflict_remove(mentor=user, conflict_id=conflict_id)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+    messages.success(request, "Conflict of interest removed.")
+    return redirect(reverse("accounts:profile_step", args=["mentor"]) + "#conflicts")
+
+
+@login_required
+def mentor_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    profile = selectors.public_mentor_profile(viewer=user, profile_id=profile_id)
+    goal_labels = dict(Goal.choices)
+    return render(request, "accounts/mentor_detail.html", {
+        "mentor": profile,
+        "strengths": [goal_labels[g] for g in profile.strengths if g in goal_labels],
+    })  # fmt: skip

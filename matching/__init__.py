@@ -1,0 +1,1 @@
+"""Finding and pairing: recommendations, requests, programs and match runs."""

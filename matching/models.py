@@ -1,0 +1,1 @@
+"""MentorRequest, Program, Enrollment, MatchRun, Proposal live here (later issues)."""

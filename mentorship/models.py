@@ -1,0 +1,1 @@
+"""Mentorship, Agreement, CheckIn, Feedback, Reminder live here (issue: student–mentor journey)."""
