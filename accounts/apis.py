@@ -89,11 +89,29 @@ class ProfileOutput(serializers.ModelSerializer):
     class Meta:
         model = Profile
         fields = [
-            "id", "stage", "stage_label", "institution", "specialties", "interests",
-            "languages", "headline", "bio", "timezone", "meeting_modes", "seeking_mentor",
-            "goals", "offers", "mentor_stage_preference", "institution_preference",
-            "style_preference", "accepting_mentees", "capacity", "hours_per_month",
-            "strengths", "preferred_mentee_stages", "mentoring_style",
+            "id",
+            "stage",
+            "stage_label",
+            "institution",
+            "specialties",
+            "interests",
+            "languages",
+            "headline",
+            "bio",
+            "timezone",
+            "meeting_modes",
+            "seeking_mentor",
+            "goals",
+            "offers",
+            "mentor_stage_preference",
+            "institution_preference",
+            "style_preference",
+            "accepting_mentees",
+            "capacity",
+            "hours_per_month",
+            "strengths",
+            "preferred_mentee_stages",
+            "mentoring_style",
         ]
         read_only_fields = fields
 
@@ -121,12 +139,8 @@ class ProfileInput(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=3), required=False
     )
     offers = serializers.ListField(child=serializers.ChoiceField(Offer.choices), required=False)
-    mentor_stage_preference = serializers.ChoiceField(
-        MentorStagePreference.choices, required=False
-    )
-    institution_preference = serializers.ChoiceField(
-        InstitutionPreference.choices, required=False
-    )
+    mentor_stage_preference = serializers.ChoiceField(MentorStagePreference.choices, required=False)
+    institution_preference = serializers.ChoiceField(InstitutionPreference.choices, required=False)
     style_preference = serializers.ChoiceField(MentoringStyle.choices, required=False)
     accepting_mentees = serializers.BooleanField(required=False)
     capacity = serializers.IntegerField(min_value=0, max_value=20, required=False)
@@ -171,13 +185,19 @@ class MeOutput(serializers.Serializer):
 def _me_payload(user: User) -> dict[str, Any]:
     profile = selectors.own_profile(user=user)
     percent, items = selectors.completeness(profile=profile)
-    return MeOutput({
-        "id": user.pk, "email": user.email, "full_name": user.full_name,
-        "display_name": user.display_name, "role": user.role,
-        "can_mentor": user.can_mentor, "can_be_mentee": user.can_be_mentee,
-        "profile_completeness": percent,
-        "missing": [item.label for item in items if not item.done],
-    }).data  # fmt: skip
+    return MeOutput(
+        {
+            "id": user.pk,
+            "email": user.email,
+            "full_name": user.full_name,
+            "display_name": user.display_name,
+            "role": user.role,
+            "can_mentor": user.can_mentor,
+            "can_be_mentee": user.can_be_mentee,
+            "profile_completeness": percent,
+            "missing": [item.label for item in items if not item.done],
+        }
+    ).data
 
 
 class MeApi(APIView):
@@ -188,8 +208,7 @@ class MeApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(_me_payload(_user(request)))
 
-    @extend_schema(operation_id="me_update", request=Input,
-                   responses={200: MeOutput, **ERRORS_4XX})
+    @extend_schema(operation_id="me_update", request=Input, responses={200: MeOutput, **ERRORS_4XX})
     def patch(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -202,8 +221,11 @@ class MyProfileApi(APIView):
     def get(self, request: Request) -> Response:
         return Response(ProfileOutput(selectors.own_profile(user=_user(request))).data)
 
-    @extend_schema(operation_id="my_profile_update", request=ProfileInput,
-                   responses={200: ProfileOutput, **ERRORS_4XX})
+    @extend_schema(
+        operation_id="my_profile_update",
+        request=ProfileInput,
+        responses={200: ProfileOutput, **ERRORS_4XX},
+    )
     def patch(self, request: Request) -> Response:
         serializer = ProfileInput(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -215,10 +237,10 @@ class MyProfileApi(APIView):
 class DemographicsSerializer(serializers.Serializer):
     gender = serializers.ChoiceField(choices=Gender.choices, allow_blank=True, default="")
     gender_self_description = serializers.CharField(max_length=100, allow_blank=True, default="")
-    ethnicities = serializers.ListField(child=serializers.ChoiceField(Ethnicity.choices),
-                                        default=list)
-    ethnicity_self_description = serializers.CharField(max_length=100, allow_blank=True,
-                                                       default="")
+    ethnicities = serializers.ListField(
+        child=serializers.ChoiceField(Ethnicity.choices), default=list
+    )
+    ethnicity_self_description = serializers.CharField(max_length=100, allow_blank=True, default="")
     wants_same_gender = serializers.BooleanField(default=False)
     wants_same_ethnicity = serializers.BooleanField(default=False)
     gender_opted_in_at = serializers.DateTimeField(read_only=True)
@@ -228,19 +250,24 @@ class DemographicsSerializer(serializers.Serializer):
 class MyDemographicsApi(APIView):
     """Your private self-description. Only you can read or change it."""
 
-    @extend_schema(operation_id="my_demographics_read",
-                   responses={200: DemographicsSerializer, **ERRORS_4XX})
+    @extend_schema(
+        operation_id="my_demographics_read", responses={200: DemographicsSerializer, **ERRORS_4XX}
+    )
     def get(self, request: Request) -> Response:
         demographics = selectors.own_demographics(user=_user(request))
         return Response(DemographicsSerializer(demographics).data)
 
-    @extend_schema(operation_id="my_demographics_replace", request=DemographicsSerializer,
-                   responses={200: DemographicsSerializer, **ERRORS_4XX})
+    @extend_schema(
+        operation_id="my_demographics_replace",
+        request=DemographicsSerializer,
+        responses={200: DemographicsSerializer, **ERRORS_4XX},
+    )
     def put(self, request: Request) -> Response:
         serializer = DemographicsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        demographics = services.demographics_update(user=_user(request),
-                                                    **serializer.validated_data)
+        demographics = services.demographics_update(
+            user=_user(request), **serializer.validated_data
+        )
         return Response(DemographicsSerializer(demographics).data)
 
 
@@ -267,40 +294,48 @@ class PublicMentorOutput(serializers.Serializer):
 
 
 class MentorDetailApi(APIView):
-    @extend_schema(operation_id="mentor_read",
-                   responses={200: PublicMentorOutput, 404: OpenApiResponse(ERROR), **ERRORS_4XX})
+    @extend_schema(
+        operation_id="mentor_read",
+        responses={200: PublicMentorOutput, 404: OpenApiResponse(ERROR), **ERRORS_4XX},
+    )
     def get(self, request: Request, profile_id: int) -> Response:
-        profile: Profile = selectors.public_mentor_profile(viewer=_user(request),
-                                                           profile_id=profile_id)
+        profile: Profile = selectors.public_mentor_profile(
+            viewer=_user(request), profile_id=profile_id
+        )
         return Response(PublicMentorOutput(profile).data)
 
 
 class SpecialtyListApi(APIView):
     pagination_class = None
 
-    @extend_schema(operation_id="specialty_list",
-                   responses={200: SpecialtySerializer(many=True), **ERRORS_4XX})
+    @extend_schema(
+        operation_id="specialty_list", responses={200: SpecialtySerializer(many=True), **ERRORS_4XX}
+    )
     def get(self, request: Request) -> Response:
         return Response(SpecialtySerializer(selectors.specialty_list(), many=True).data)
 
 
 class InterestListApi(APIView):
-    @extend_schema(operation_id="interest_list",
-                   responses={200: InterestSerializer(many=True), **ERRORS_4XX})
+    @extend_schema(
+        operation_id="interest_list", responses={200: InterestSerializer(many=True), **ERRORS_4XX}
+    )
     def get(self, request: Request) -> Response:
         return Response(InterestSerializer(selectors.interest_list(), many=True).data)
 
 
 class LanguageListApi(APIView):
-    @extend_schema(operation_id="language_list",
-                   responses={200: LanguageSerializer(many=True), **ERRORS_4XX})
+    @extend_schema(
+        operation_id="language_list", responses={200: LanguageSerializer(many=True), **ERRORS_4XX}
+    )
     def get(self, request: Request) -> Response:
         return Response(LanguageSerializer(selectors.language_list(), many=True).data)
 
 
 class InstitutionListApi(APIView):
-    @extend_schema(operation_id="institution_list",
-                   responses={200: InstitutionSerializer(many=True), **ERRORS_4XX})
+    @extend_schema(
+        operation_id="institution_list",
+        responses={200: InstitutionSerializer(many=True), **ERRORS_4XX},
+    )
     def get(self, request: Request) -> Response:
         return Response(InstitutionSerializer(selectors.institution_list(), many=True).data)
 
@@ -318,8 +353,9 @@ class TokenApi(APIView):
     class Output(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(operation_id="token_obtain", request=Input,
-                   responses={200: Output, **ERRORS_4XX})
+    @extend_schema(
+        operation_id="token_obtain", request=Input, responses={200: Output, **ERRORS_4XX}
+    )
     def post(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -39,9 +39,15 @@ class Stage(models.IntegerChoices):
 
 STUDENT_STAGES = [Stage.PREMED, Stage.MS1, Stage.MS2, Stage.MS3, Stage.MS4]
 RESIDENT_STAGES = [
-    Stage.PGY1, Stage.PGY2, Stage.PGY3, Stage.PGY4, Stage.PGY5, Stage.PGY6, Stage.PGY7,
+    Stage.PGY1,
+    Stage.PGY2,
+    Stage.PGY3,
+    Stage.PGY4,
+    Stage.PGY5,
+    Stage.PGY6,
+    Stage.PGY7,
     Stage.FELLOW,
-]  # fmt: skip
+]
 PHYSICIAN_STAGES = [Stage.ATTENDING_EARLY, Stage.ATTENDING_MID, Stage.ATTENDING_SENIOR]
 STAGES_BY_ROLE = {
     Role.STUDENT: STUDENT_STAGES,

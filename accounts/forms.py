@@ -26,11 +26,11 @@ from .choices import (
 from .models import MAX_CAPACITY, MAX_HOURS_PER_MONTH, ConflictOfInterest, Profile, User
 from .selectors import institution_list, interest_list, language_list, specialty_list
 
-COMMON_TIMEZONES = sorted(
-    tz for tz in zoneinfo.available_timezones() if tz.startswith(("America/", "Europe/",
-                                                                  "Asia/", "Africa/",
-                                                                  "Australia/", "Pacific/"))
-) + ["UTC"]
+_REGIONS = ("America/", "Europe/", "Asia/", "Africa/", "Australia/", "Pacific/")
+COMMON_TIMEZONES = [
+    *sorted(tz for tz in zoneinfo.available_timezones() if tz.startswith(_REGIONS)),
+    "UTC",
+]
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -40,8 +40,9 @@ class EmailLoginForm(AuthenticationForm):
 
 
 class SignupForm(forms.Form):
-    full_name = forms.CharField(max_length=150, label="Full name",
-                                widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    full_name = forms.CharField(
+        max_length=150, label="Full name", widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     role = forms.ChoiceField(
         label="I am a",
@@ -62,19 +63,26 @@ class AboutForm(forms.Form):
         queryset=institution_list(), required=False, empty_label="— Choose your institution —"
     )
     headline = forms.CharField(
-        max_length=120, required=False,
+        max_length=120,
+        required=False,
         help_text="One line, e.g. “MS2 interested in orthopaedic trauma research”.",
-    )  # fmt: skip
-    bio = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=2000,
-                          required=False, help_text="A few sentences about you and your path.")
+    )
+    bio = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=2000,
+        required=False,
+        help_text="A few sentences about you and your path.",
+    )
     timezone = forms.ChoiceField(choices=[(tz, tz.replace("_", " ")) for tz in COMMON_TIMEZONES])
     languages = forms.ModelMultipleChoiceField(
         queryset=language_list(), required=False, widget=forms.CheckboxSelectMultiple
     )
     meeting_modes = forms.MultipleChoiceField(
-        choices=MeetingMode.choices, widget=forms.CheckboxSelectMultiple, required=True,
+        choices=MeetingMode.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=True,
         label="How you can meet",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -120,9 +128,11 @@ class FieldForm(forms.Form):
         queryset=specialty_list(), widget=forms.CheckboxSelectMultiple, required=False
     )
     interests = forms.ModelMultipleChoiceField(
-        queryset=interest_list(), widget=forms.CheckboxSelectMultiple, required=False,
+        queryset=interest_list(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         label="Research interests and paths",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,9 +154,11 @@ GOAL_PRIORITY_CHOICES = [("", "Not now"), *[(str(p.value), p.label) for p in Pri
 class MenteeForm(forms.Form):
     seeking_mentor = forms.BooleanField(required=False, label="I am looking for a mentor")
     offers = forms.MultipleChoiceField(
-        choices=Offer.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        choices=Offer.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         label="What you can offer a mentor in return",
-    )  # fmt: skip
+    )
     mentor_stage_preference = forms.ChoiceField(
         choices=MentorStagePreference.choices, label="Who would help you most?"
     )
@@ -154,17 +166,21 @@ class MenteeForm(forms.Form):
         choices=InstitutionPreference.choices, label="Where should your mentor be?"
     )
     style_preference = forms.ChoiceField(
-        choices=MentoringStyle.choices, label="Mentoring style you want",
+        choices=MentoringStyle.choices,
+        label="Mentoring style you want",
         help_text="Some people grow most with a mentor who challenges them.",
-    )  # fmt: skip
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for goal in Goal:
             self.fields[f"goal_{goal.value}"] = forms.TypedChoiceField(
-                label=goal.label, choices=GOAL_PRIORITY_CHOICES, required=False,
-                coerce=int, empty_value=None,
-            )  # fmt: skip
+                label=goal.label,
+                choices=GOAL_PRIORITY_CHOICES,
+                required=False,
+                coerce=int,
+                empty_value=None,
+            )
 
     @property
     def goal_fields(self) -> list[forms.BoundField]:
@@ -185,9 +201,7 @@ class MenteeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("seeking_mentor") and not any(
-            data.get(f"goal_{goal.value}") for goal in Goal
-        ):
+        if data.get("seeking_mentor") and not any(data.get(f"goal_{goal.value}") for goal in Goal):
             raise forms.ValidationError("Pick at least one thing you want help with.")
         return data
 
@@ -210,21 +224,28 @@ class MenteeForm(forms.Form):
 class MentorForm(forms.Form):
     accepting_mentees = forms.BooleanField(required=False, label="I am accepting new mentees")
     capacity = forms.IntegerField(
-        min_value=0, max_value=MAX_CAPACITY, label="Mentees at once",
+        min_value=0,
+        max_value=MAX_CAPACITY,
+        label="Mentees at once",
         help_text="Be realistic: a mentor with no time helps nobody.",
-    )  # fmt: skip
+    )
     hours_per_month = forms.IntegerField(
         min_value=0, max_value=MAX_HOURS_PER_MONTH, label="Hours per month for mentoring"
     )
     strengths = forms.MultipleChoiceField(
-        choices=Goal.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        choices=Goal.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         label="What you can help with",
-    )  # fmt: skip
+    )
     preferred_mentee_stages = forms.TypedMultipleChoiceField(
         choices=[(s.value, s.label) for s in Stage if s <= Stage.FELLOW],
-        coerce=int, widget=forms.CheckboxSelectMultiple, required=False,
-        label="Mentee stages you prefer", help_text="Leave empty for any stage.",
-    )  # fmt: skip
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Mentee stages you prefer",
+        help_text="Leave empty for any stage.",
+    )
     mentoring_style = forms.ChoiceField(choices=MentoringStyle.choices, label="Your style")
 
     @staticmethod
@@ -255,20 +276,23 @@ class ConflictForm(forms.Form):
     )
     stage = forms.TypedChoiceField(
         choices=[("", "Any stage"), *[(s.value, s.label) for s in Stage if s <= Stage.FELLOW]],
-        coerce=int, empty_value=None, required=False,
-    )  # fmt: skip
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
 
 
 class PrivateForm(forms.Form):
-    gender = forms.ChoiceField(
-        choices=[("", "Prefer not to say"), *Gender.choices], required=False
+    gender = forms.ChoiceField(choices=[("", "Prefer not to say"), *Gender.choices], required=False)
+    gender_self_description = forms.CharField(
+        max_length=100, required=False, label="Gender, in your words (optional)"
     )
-    gender_self_description = forms.CharField(max_length=100, required=False,
-                                              label="Gender, in your words (optional)")
     ethnicities = forms.MultipleChoiceField(
-        choices=Ethnicity.choices, widget=forms.CheckboxSelectMultiple, required=False,
+        choices=Ethnicity.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
         label="Race or ethnicity (choose any)",
-    )  # fmt: skip
+    )
     ethnicity_self_description = forms.CharField(
         max_length=100, required=False, label="Race or ethnicity, in your words (optional)"
     )

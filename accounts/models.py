@@ -44,6 +44,10 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        # People type their email with capitals on phones; addresses are unique case-insensitively.
+        return self.get(email__iexact=username)
+
     def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
         extra.setdefault("is_staff", False)
         extra.setdefault("is_superuser", False)
@@ -230,7 +234,8 @@ class Profile(models.Model):
                 name="profile_hours_max",
             ),
             models.CheckConstraint(
-                condition=models.Q(stage__isnull=True) | models.Q(stage__lte=Stage.ATTENDING_SENIOR),
+                condition=models.Q(stage__isnull=True)
+                | models.Q(stage__lte=Stage.ATTENDING_SENIOR),
                 name="profile_stage_on_ladder",
             ),
         ]
@@ -330,8 +335,9 @@ class CompletenessItem:
     done: bool
 
 
-def profile_completeness(profile: Profile, *, specialty_count: int, interest_count: int,
-                         language_count: int) -> list[CompletenessItem]:
+def profile_completeness(
+    profile: Profile, *, specialty_count: int, interest_count: int, language_count: int
+) -> list[CompletenessItem]:
     """The checklist behind "your profile is 70% complete". Counts are passed in so a
     caller that prefetched them issues no extra query."""
     user = profile.user

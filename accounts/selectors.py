@@ -98,13 +98,12 @@ def coordinator_institution_summary(*, user: User) -> dict[str, object]:
         seeking=Count("pk", filter=Q(user__role=Role.STUDENT, seeking_mentor=True)),
         residents=Count("pk", filter=Q(user__role=Role.RESIDENT)),
         physicians=Count("pk", filter=Q(user__role=Role.PHYSICIAN)),
-        accepting=Count(
-            "pk", filter=Q(user__role__in=list(MENTOR_ROLES), accepting_mentees=True)
-        ),
+        accepting=Count("pk", filter=Q(user__role__in=list(MENTOR_ROLES), accepting_mentees=True)),
     )
     by_stage = list(
-        Profile.objects.filter(institution_id=profile.institution_id, user__is_active=True,
-                               stage__isnull=False)
+        Profile.objects.filter(
+            institution_id=profile.institution_id, user__is_active=True, stage__isnull=False
+        )
         .values("stage")
         .annotate(n=Count("pk"))
         .order_by("stage")

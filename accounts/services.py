@@ -38,22 +38,44 @@ from .models import (
 )
 
 PROFILE_SCALAR_FIELDS = {
-    "stage", "institution", "headline", "bio", "timezone",
-    "meets_in_person", "meets_video", "meets_phone",
-    "seeking_mentor", "goals", "offers", "mentor_stage_preference",
-    "institution_preference", "style_preference",
-    "accepting_mentees", "capacity", "hours_per_month", "strengths",
-    "preferred_mentee_stages", "mentoring_style",
-}  # fmt: skip
+    "stage",
+    "institution",
+    "headline",
+    "bio",
+    "timezone",
+    "meets_in_person",
+    "meets_video",
+    "meets_phone",
+    "seeking_mentor",
+    "goals",
+    "offers",
+    "mentor_stage_preference",
+    "institution_preference",
+    "style_preference",
+    "accepting_mentees",
+    "capacity",
+    "hours_per_month",
+    "strengths",
+    "preferred_mentee_stages",
+    "mentoring_style",
+}
 PROFILE_M2M_FIELDS = {"specialties", "interests", "languages"}
 MENTOR_ONLY_FIELDS = {
-    "accepting_mentees", "capacity", "hours_per_month", "strengths",
-    "preferred_mentee_stages", "mentoring_style",
-}  # fmt: skip
+    "accepting_mentees",
+    "capacity",
+    "hours_per_month",
+    "strengths",
+    "preferred_mentee_stages",
+    "mentoring_style",
+}
 MENTEE_ONLY_FIELDS = {
-    "seeking_mentor", "goals", "offers", "mentor_stage_preference",
-    "institution_preference", "style_preference",
-}  # fmt: skip
+    "seeking_mentor",
+    "goals",
+    "offers",
+    "mentor_stage_preference",
+    "institution_preference",
+    "style_preference",
+}
 
 
 def user_signup(*, email: str, full_name: str, password: str, role: str) -> User:
@@ -147,9 +169,9 @@ def _validate_profile_data(user: User, data: Mapping[str, Any]) -> dict[str, lis
         errors["capacity"] = [f"Capacity is between 0 and {MAX_CAPACITY} mentees."]
     if "hours_per_month" in data and not (0 <= int(data["hours_per_month"]) <= MAX_HOURS_PER_MONTH):
         errors["hours_per_month"] = [f"Hours per month are between 0 and {MAX_HOURS_PER_MONTH}."]
-    if "institution" in data and data["institution"] is not None:
-        if not isinstance(data["institution"], Institution):
-            errors["institution"] = ["Choose an institution from the list."]
+    institution = data.get("institution")
+    if institution is not None and not isinstance(institution, Institution):
+        errors["institution"] = ["Choose an institution from the list."]
     if data.get("accepting_mentees") and "capacity" in data and int(data["capacity"]) == 0:
         errors["capacity"] = ["Set a capacity of at least 1 to accept mentees."]
     return errors
@@ -261,9 +283,12 @@ def conflict_declare(
     if stage is not None and stage not in Stage.values:
         raise ApplicationError("Unknown stage.", fields={"stage": ["Unknown stage."]})
     return ConflictOfInterest.objects.create(
-        mentor=mentor, kind=kind, institution=institution, stage=stage,
+        mentor=mentor,
+        kind=kind,
+        institution=institution,
+        stage=stage,
         description=description[:200],
-    )  # fmt: skip
+    )
 
 
 def conflict_remove(*, mentor: User, conflict_id: int) -> None:

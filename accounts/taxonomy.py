@@ -209,7 +209,9 @@ def sync_taxonomy(apps: Any) -> None:
         )
         by_slug[slug] = specialty
     for left, right in RELATED_SPECIALTIES:
+        # Historical models in migrations do not mirror a symmetrical relation: add both ways.
         by_slug[left].related.add(by_slug[right])
+        by_slug[right].related.add(by_slug[left])
     for order, (slug, name, kind) in enumerate(INTERESTS):
         interest_model.objects.update_or_create(
             slug=slug, defaults={"name": name, "kind": kind, "sort_order": order}

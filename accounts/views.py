@@ -17,7 +17,15 @@ from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
 from .choices import Goal, Role
-from .forms import AboutForm, ConflictForm, FieldForm, MenteeForm, MentorForm, PrivateForm, SignupForm
+from .forms import (
+    AboutForm,
+    ConflictForm,
+    FieldForm,
+    MenteeForm,
+    MentorForm,
+    PrivateForm,
+    SignupForm,
+)
 from .models import User
 
 STEP_TITLES = {
@@ -73,23 +81,30 @@ def _step_form(step: str, user: User, data: Any = None) -> forms.Form:
     if step == "about":
         return AboutForm(data, user=user, initial=AboutForm.initial_for(profile))
     if step == "field":
-        return FieldForm(data, user=user, initial={
-            "specialties": list(profile.specialties.all()),
-            "interests": list(profile.interests.all()),
-        })  # fmt: skip
+        return FieldForm(
+            data,
+            user=user,
+            initial={
+                "specialties": list(profile.specialties.all()),
+                "interests": list(profile.interests.all()),
+            },
+        )
     if step == "mentee":
         return MenteeForm(data, initial=MenteeForm.initial_for(profile))
     if step == "mentor":
         return MentorForm(data, initial=MentorForm.initial_for(profile))
     demographics = selectors.own_demographics(user=user)
-    return PrivateForm(data, initial={
-        "gender": demographics.gender,
-        "gender_self_description": demographics.gender_self_description,
-        "ethnicities": demographics.ethnicities,
-        "ethnicity_self_description": demographics.ethnicity_self_description,
-        "wants_same_gender": demographics.wants_same_gender,
-        "wants_same_ethnicity": demographics.wants_same_ethnicity,
-    })  # fmt: skip
+    return PrivateForm(
+        data,
+        initial={
+            "gender": demographics.gender,
+            "gender_self_description": demographics.gender_self_description,
+            "ethnicities": demographics.ethnicities,
+            "ethnicity_self_description": demographics.ethnicity_self_description,
+            "wants_same_gender": demographics.wants_same_gender,
+            "wants_same_ethnicity": demographics.wants_same_ethnicity,
+        },
+    )
 
 
 def _save_step(step: str, user: User, form: forms.Form) -> None:
@@ -99,9 +114,13 @@ def _save_step(step: str, user: User, form: forms.Form) -> None:
         services.user_update(user=user, full_name=data["full_name"])
         services.profile_update(user=user, data=form.profile_data())
     elif step == "field":
-        services.profile_update(user=user, data={
-            "specialties": data["specialties"], "interests": data["interests"],
-        })  # fmt: skip
+        services.profile_update(
+            user=user,
+            data={
+                "specialties": data["specialties"],
+                "interests": data["interests"],
+            },
+        )
     elif step == "mentee":
         assert isinstance(form, MenteeForm)
         services.profile_update(user=user, data=form.profile_data())
@@ -165,11 +184,16 @@ def conflict_add(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             messages.error(request, error.message)
         else:
-            messages.success(request, "Conflict of interest recorded: we will never match you "
-                                      "with those students.")
+            messages.success(
+                request,
+                "Conflict of interest recorded: we will never match you with those students.",
+            )
     else:
-        messages.error(request, "Describe the conflict: " + "; ".join(
-            f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()))
+        messages.error(
+            request,
+            "Describe the conflict: "
+            + "; ".join(f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()),
+        )
     return redirect(reverse("accounts:profile_step", args=["mentor"]) + "#conflicts")
 
 
@@ -192,7 +216,11 @@ def mentor_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
     assert isinstance(user, User)
     profile = selectors.public_mentor_profile(viewer=user, profile_id=profile_id)
     goal_labels = dict(Goal.choices)
-    return render(request, "accounts/mentor_detail.html", {
-        "mentor": profile,
-        "strengths": [goal_labels[g] for g in profile.strengths if g in goal_labels],
-    })  # fmt: skip
+    return render(
+        request,
+        "accounts/mentor_detail.html",
+        {
+            "mentor": profile,
+            "strengths": [goal_labels[g] for g in profile.strengths if g in goal_labels],
+        },
+    )
