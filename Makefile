@@ -5,7 +5,6 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= mentorship.settings.local
 
 .PHONY: help install run test test-fast lint format bench migrate seed clean
 
@@ -47,7 +46,7 @@ run: seed
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(PY) -m pytest
+	DJANGO_SETTINGS_MODULE=mentorship.settings.test $(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -49,7 +49,9 @@ def _user(request: Request) -> User:
 
 
 class SpecialtySerializer(serializers.ModelSerializer):
-    related = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
+    related: serializers.Field = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
 
     class Meta:
         model = Specialty
@@ -77,9 +79,15 @@ class InstitutionSerializer(serializers.ModelSerializer):
 class ProfileOutput(serializers.ModelSerializer):
     stage_label = serializers.CharField()
     institution = InstitutionSerializer(allow_null=True)
-    specialties = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    interests = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    languages = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    specialties: serializers.Field = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+    interests: serializers.Field = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+    languages: serializers.Field = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
     meeting_modes = serializers.ListField(child=serializers.CharField())
     goals = serializers.DictField(child=serializers.IntegerField())
     offers = serializers.ListField(child=serializers.CharField())

@@ -9,7 +9,9 @@ concordance mattering far more to some groups than to others).
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -493,7 +495,7 @@ def _bio_student(name: str, stage: int, specialty_names: list[str], goals: dict[
 
 
 def _bio_mentor(
-    role: str, stage: int, specialty_names: list[str], strengths: list[str], institution: str
+    role: str, stage: int, specialty_names: list[str], strengths: Sequence[str], institution: str
 ) -> str:
     field_name = specialty_names[0].lower() if specialty_names else "medicine"
     if role == Role.RESIDENT:
@@ -662,7 +664,7 @@ def build_people(seed: int = 2026) -> tuple[list[SchoolPlan], list[Person]]:
                 [Stage.ATTENDING_EARLY, Stage.ATTENDING_MID, Stage.ATTENDING_SENIOR], [35, 40, 25]
             )[0]
             specialties = _weighted(rng, HOSPITAL_SPECIALTIES, rng.choice([1, 1, 2]))
-            strengths = rng.sample(Goal.values, rng.randint(2, 5))
+            physician_strengths = [str(g) for g in rng.sample(Goal.values, rng.randint(2, 5))]
             conflicts: list[tuple[str, str, int | None]] = []
             if rng.random() < 0.12:
                 clerkship = names[specialties[0]].lower()
@@ -690,7 +692,7 @@ def build_people(seed: int = 2026) -> tuple[list[SchoolPlan], list[Person]]:
                         "accepting_mentees": rng.random() < 0.65,
                         "capacity": rng.choice([1, 2, 2, 3, 3, 4, 5]),
                         "hours_per_month": rng.choice([2, 3, 4, 4, 6, 8]),
-                        "strengths": strengths,
+                        "strengths": physician_strengths,
                         "preferred_mentee_stages": [],
                         "mentoring_style": rng.choices(MentoringStyle.values, [40, 35, 25])[0],
                         "headline": f"{Stage(stage).label} · {names[specialties[0]]}",
@@ -698,7 +700,7 @@ def build_people(seed: int = 2026) -> tuple[list[SchoolPlan], list[Person]]:
                             Role.PHYSICIAN,
                             stage,
                             [names[s] for s in specialties],
-                            strengths,
+                            physician_strengths,
                             school.short_name,
                         ),
                         "meets_in_person": True,
@@ -916,6 +918,7 @@ def seed_demo(seed: int = 2026) -> SeedResult:
     specialty_ids = dict(Specialty.objects.values_list("slug", "id"))
     interest_ids = dict(Interest.objects.values_list("slug", "id"))
     language_ids = dict(Language.objects.values_list("code", "id"))
+    through: Any
     for attr, ids, through in (
         ("specialties", specialty_ids, Profile.specialties.through),
         ("interests", interest_ids, Profile.interests.through),

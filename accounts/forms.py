@@ -87,7 +87,9 @@ class AboutForm(forms.Form):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         stages = STAGES_BY_ROLE.get(Role(user.role), list(Stage))
-        self.fields["stage"].choices = [(stage.value, stage.label) for stage in stages]
+        stage_field = self.fields["stage"]
+        assert isinstance(stage_field, forms.TypedChoiceField)
+        stage_field.choices = [(stage.value, stage.label) for stage in stages]
         if user.role == Role.COORDINATOR:
             self.fields["stage"].required = False
             self.fields["stage"].widget = forms.HiddenInput()
@@ -200,7 +202,7 @@ class MenteeForm(forms.Form):
         return initial
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("seeking_mentor") and not any(data.get(f"goal_{goal.value}") for goal in Goal):
             raise forms.ValidationError("Pick at least one thing you want help with.")
         return data
@@ -260,7 +262,7 @@ class MentorForm(forms.Form):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("accepting_mentees") and data.get("capacity") == 0:
             self.add_error("capacity", "Set a capacity of at least 1 to accept mentees.")
         return data

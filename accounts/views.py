@@ -192,7 +192,9 @@ def conflict_add(request: HttpRequest) -> HttpResponse:
         messages.error(
             request,
             "Describe the conflict: "
-            + "; ".join(f"{field}: {', '.join(errs)}" for field, errs in form.errors.items()),
+            + "; ".join(
+                f"{field}: {', '.join(map(str, errs))}" for field, errs in form.errors.items()
+            ),
         )
     return redirect(reverse("accounts:profile_step", args=["mentor"]) + "#conflicts")
 

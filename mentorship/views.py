@@ -29,8 +29,9 @@ def home(request: HttpRequest) -> HttpResponse:
     }
     if user.role == Role.COORDINATOR and profile.institution_id:
         summary = account_selectors.coordinator_institution_summary(user=user)
+        by_stage: list[dict[str, int]] = summary["by_stage"]  # type: ignore[assignment]
         summary["by_stage"] = [
-            {"label": Stage(row["stage"]).label, "n": row["n"]} for row in summary["by_stage"]
+            {"label": Stage(row["stage"]).label, "n": row["n"]} for row in by_stage
         ]
         context["summary"] = summary
     return render(request, "dashboard.html", context)

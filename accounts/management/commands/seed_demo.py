@@ -1,6 +1,7 @@
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 
@@ -8,11 +9,11 @@ from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 class Command(BaseCommand):
     help = "Load the demo schools (deterministic and idempotent) and print the demo logins."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026)
         parser.add_argument("--quiet", action="store_true", help="Do not print the logins.")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: object, **options: Any) -> None:
         started = time.perf_counter()
         result = seed_demo(seed=options["seed"])
         elapsed = time.perf_counter() - started
