@@ -143,6 +143,16 @@ class FieldForm(forms.Form):
         else:
             self.fields["specialties"].label = "Your specialty and subspecialties"
 
+    def specialty_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Checkboxes grouped under their family, so 56 specialties stay scannable."""
+        field = self.fields["specialties"]
+        assert isinstance(field, forms.ModelMultipleChoiceField)
+        family_of = {s.pk: s.get_family_display() for s in field.queryset}
+        groups: dict[str, list[Any]] = {}
+        for widget in self["specialties"]:
+            groups.setdefault(family_of[int(str(widget.data["value"]))], []).append(widget)
+        return list(groups.items())
+
     def clean_specialties(self) -> Any:
         value = self.cleaned_data["specialties"]
         if len(value) > 5:
