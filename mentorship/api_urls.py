@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import apis as accounts_apis
+from matching import apis as matching_apis
 
 app_name = "api"
 
@@ -13,5 +14,7 @@ urlpatterns = [
     path("specialties/", accounts_apis.SpecialtyListApi.as_view(), name="specialties"),
     path("interests/", accounts_apis.InterestListApi.as_view(), name="interests"),
     path("languages/", accounts_apis.LanguageListApi.as_view(), name="languages"),
+    path("recommendations/", matching_apis.RecommendationListApi.as_view(),
+         name="recommendations"),
     path("institutions/", accounts_apis.InstitutionListApi.as_view(), name="institutions"),
 ]

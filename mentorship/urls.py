@@ -14,6 +14,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
+    path("matching/", include("matching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mentorship.api_urls")),
     path(

@@ -1,0 +1,269 @@
+"""The only bridge between ORM rows and the matching engine's arrays.
+
+Loads people in a fixed number of queries whatever their number, turns them into
+the engine's plain dataclasses, and maps engine indices back to rows. Sensitive
+attributes are read here only to build concordance arrays; they never leave the
+engine except as "matches a preference you set".
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from accounts.choices import (
+    MENTOR_ROLES,
+    Ethnicity,
+    Gender,
+    Goal,
+    InstitutionPreference,
+    MentoringStyle,
+    MentorStagePreference,
+    SpecialtyFamily,
+    Stage,
+)
+from accounts.models import ConflictOfInterest, Interest, Profile, Specialty
+from accounts.taxonomy import LANGUAGES
+from matching.engine.features import (
+    NONE,
+    Encoded,
+    MenteeProfile,
+    MentorProfile,
+    Taxonomy,
+    encode,
+)
+
+GOALS: list[str] = list(Goal.values)
+GENDERS: list[str] = list(Gender.values)
+ETHNICITIES: list[str] = list(Ethnicity.values)
+FAMILIES: list[str] = list(SpecialtyFamily.values)
+
+# "A mentor from a group with similar experiences" when no exact match exists
+# (PRODUCT.md). Partial credit only; the mentee opted in and can withdraw any time.
+FALLBACK_CREDIT = 0.5
+GENDER_FALLBACK_GROUPS = [{Gender.WOMAN, Gender.NON_BINARY, Gender.SELF_DESCRIBED}]
+ETHNICITY_FALLBACK_GROUPS = [
+    # Groups underrepresented in medicine share many experiences of training.
+    {Ethnicity.AMERICAN_INDIAN, Ethnicity.BLACK, Ethnicity.HISPANIC, Ethnicity.PACIFIC_ISLANDER},
+    {Ethnicity.ASIAN, Ethnicity.PACIFIC_ISLANDER},
+    {Ethnicity.MIDDLE_EASTERN, Ethnicity.ASIAN},
+]
+
+
+def _similarity(categories: Sequence[str], groups: Iterable[set[str]]) -> np.ndarray:
+    index = {value: k for k, value in enumerate(categories)}
+    sim = np.eye(len(categories))
+    for group in groups:
+        members = [index[str(value)] for value in group]
+        for a in members:
+            for b in members:
+                if a != b:
+                    sim[a, b] = max(sim[a, b], FALLBACK_CREDIT)
+    return sim
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    taxonomy: Taxonomy
+    specialty_index: dict[int, int]  # Specialty pk -> engine index
+    interest_index: dict[int, int]
+    specialty_pk: list[int]  # engine index -> Specialty pk
+
+
+def load_vocabulary() -> Vocabulary:
+    """The taxonomy as the engine wants it: three queries."""
+    specialties = list(
+        Specialty.objects.order_by("pk").prefetch_related(
+            Prefetch("related", queryset=Specialty.objects.only("pk"))
+        )
+    )
+    interests = list(Interest.objects.order_by("pk"))
+    specialty_index = {s.pk: k for k, s in enumerate(specialties)}
+    related = sorted(
+        {
+            tuple(sorted((specialty_index[s.pk], specialty_index[r.pk])))
+            for s in specialties
+            for r in s.related.all()
+        }
+    )
+    taxonomy = Taxonomy(
+        specialty_names=[s.name for s in specialties],
+        specialty_family=[FAMILIES.index(s.family) for s in specialties],
+        family_names=[SpecialtyFamily(f).label for f in FAMILIES],
+        related_specialties=[(a, b) for a, b in related],
+        interest_names=[i.name for i in interests],
+        language_names=dict(LANGUAGES),
+        stage_labels=[Stage(s).label for s in Stage],
+        gender_similarity=_similarity(GENDERS, GENDER_FALLBACK_GROUPS),
+        ethnicity_similarity=_similarity(ETHNICITIES, ETHNICITY_FALLBACK_GROUPS),
+    )
+    return Vocabulary(
+        taxonomy=taxonomy,
+        specialty_index=specialty_index,
+        interest_index={i.pk: k for k, i in enumerate(interests)},
+        specialty_pk=[s.pk for s in specialties],
+    )
+
+
+def with_matching_data(queryset: QuerySet[Profile]) -> QuerySet[Profile]:
+    """Everything the adapter reads, in a fixed number of queries."""
+    # prefetch_related(None) first: callers' own prefetches would clash with these.
+    return (
+        queryset.select_related("user", "user__demographics", "institution")
+        .prefetch_related(None)
+        .prefetch_related(
+            "specialties",
+            "interests",
+            "languages",
+            Prefetch(
+                "user__conflicts",
+                queryset=ConflictOfInterest.objects.only("mentor_id", "institution_id", "stage"),
+            ),
+        )
+    )
+
+
+class _Offsets:
+    """UTC offsets in hours, computed once per zone name."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.cache: dict[str, float] = {}
+
+    def __call__(self, name: str) -> float | None:
+        if name not in self.cache:
+            try:
+                offset = self.now.astimezone(zoneinfo.ZoneInfo(name)).utcoffset()
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                return None
+            self.cache[name] = offset.total_seconds() / 3600 if offset is not None else 0.0
+        return self.cache[name]
+
+
+def _demographics(profile: Profile) -> tuple[int | None, list[int], bool, bool]:
+    demo = getattr(profile.user, "demographics", None)
+    if demo is None:
+        return None, [], False, False
+    gender = GENDERS.index(demo.gender) if demo.gender in GENDERS else None
+    ethnicities = [ETHNICITIES.index(e) for e in demo.ethnicities if e in ETHNICITIES]
+    return gender, ethnicities, demo.wants_same_gender, demo.wants_same_ethnicity
+
+
+def _modes(profile: Profile) -> list[str]:
+    return profile.meeting_modes
+
+
+STAGE_WISH = {
+    MentorStagePreference.ANY: "any",
+    MentorStagePreference.NEAR_PEER: "near_peer",
+    MentorStagePreference.SENIOR: "senior",
+}
+STYLE_WISH = {
+    MentoringStyle.EITHER: "any",
+    MentoringStyle.SUPPORTIVE: "supportive",
+    MentoringStyle.CHALLENGING: "challenging",
+}
+INSTITUTION_PREF = {
+    InstitutionPreference.ANY: "any",
+    InstitutionPreference.SAME: "same",
+    InstitutionPreference.OTHER: "other",
+}
+
+
+def to_mentee(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MenteeProfile:
+    gender, ethnicities, want_gender, want_ethnicity = _demographics(profile)
+    return MenteeProfile(
+        person_id=profile.user_id,
+        stage=profile.stage if profile.stage is not None else Stage.PREMED,
+        specialties=[vocab.specialty_index[s.pk] for s in profile.specialties.all()],
+        interests=[vocab.interest_index[i.pk] for i in profile.interests.all()],
+        goals={
+            GOALS.index(goal): int(priority)
+            for goal, priority in profile.goals.items()
+            if goal in GOALS
+        },
+        stage_wish=STAGE_WISH.get(profile.mentor_stage_preference, "any"),
+        languages=[language.code for language in profile.languages.all()],
+        meeting_modes=_modes(profile),
+        timezone=offsets(profile.timezone),
+        institution=profile.institution_id or NONE,
+        institution_pref=INSTITUTION_PREF.get(profile.institution_preference, "any"),
+        gender=gender,
+        ethnicities=ethnicities,
+        want_same_gender=want_gender,
+        want_same_ethnicity=want_ethnicity,
+        style_wish=STYLE_WISH.get(profile.style_preference, "any"),
+    )
+
+
+def to_mentor(
+    profile: Profile, vocab: Vocabulary, offsets: _Offsets, active: int = 0
+) -> MentorProfile:
+    gender, ethnicities, _, _ = _demographics(profile)
+    return MentorProfile(
+        person_id=profile.user_id,
+        stage=profile.stage if profile.stage is not None else Stage.PGY1,
+        specialties=[vocab.specialty_index[s.pk] for s in profile.specialties.all()],
+        interests=[vocab.interest_index[i.pk] for i in profile.interests.all()],
+        strengths=[GOALS.index(goal) for goal in profile.strengths if goal in GOALS],
+        languages=[language.code for language in profile.languages.all()],
+        meeting_modes=_modes(profile),
+        timezone=offsets(profile.timezone),
+        institution=profile.institution_id or NONE,
+        gender=gender,
+        ethnicities=ethnicities,
+        accepting=profile.accepting_mentees and profile.user.role in MENTOR_ROLES,
+        capacity=profile.capacity,
+        active=active,
+        hours_per_month=float(profile.hours_per_month),
+        preferred_stages=[int(s) for s in profile.preferred_mentee_stages],
+        style=str(profile.mentoring_style),
+        conflicts=[
+            (c.institution_id if c.institution_id else NONE, NONE if c.stage is None else c.stage)
+            for c in profile.user.conflicts.all()
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Encoded arrays plus the rows they came from, in engine index order."""
+
+    encoded: Encoded
+    vocabulary: Vocabulary
+    mentees: list[Profile]
+    mentors: list[Profile]
+
+    def mentor_index(self) -> dict[int, int]:
+        return {profile.pk: k for k, profile in enumerate(self.mentors)}
+
+
+def build_cohort(
+    mentees: QuerySet[Profile],
+    mentors: QuerySet[Profile],
+    *,
+    active_counts: Mapping[int, int] | None = None,
+    now: datetime | None = None,
+) -> Cohort:
+    """Load and encode mentees and mentors: a fixed number of queries for any size.
+
+    ``active_counts`` maps a mentor's user id to their current number of active
+    mentees (capacity left = capacity - active).
+    """
+    vocab = load_vocabulary()
+    offsets = _Offsets(now or timezone.now())
+    mentee_rows = list(with_matching_data(mentees).order_by("pk"))
+    mentor_rows = list(with_matching_data(mentors).order_by("pk"))
+    active_counts = active_counts or {}
+    encoded = encode(
+        vocab.taxonomy,
+        [to_mentee(p, vocab, offsets) for p in mentee_rows],
+        [to_mentor(p, vocab, offsets, active_counts.get(p.user_id, 0)) for p in mentor_rows],
+    )
+    return Cohort(encoded=encoded, vocabulary=vocab, mentees=mentee_rows, mentors=mentor_rows)

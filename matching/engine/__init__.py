@@ -1,0 +1,1 @@
+"""Pure matching engine: stdlib, NumPy and SciPy only. Never import Django here."""
