@@ -14,7 +14,6 @@ urlpatterns = [
     path("specialties/", accounts_apis.SpecialtyListApi.as_view(), name="specialties"),
     path("interests/", accounts_apis.InterestListApi.as_view(), name="interests"),
     path("languages/", accounts_apis.LanguageListApi.as_view(), name="languages"),
-    path("recommendations/", matching_apis.RecommendationListApi.as_view(),
-         name="recommendations"),
+    path("recommendations/", matching_apis.RecommendationListApi.as_view(), name="recommendations"),
     path("institutions/", accounts_apis.InstitutionListApi.as_view(), name="institutions"),
 ]
