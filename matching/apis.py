@@ -9,23 +9,36 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import ERROR, ERRORS_4XX, InstitutionSerializer
-from accounts.models import User
+from accounts.models import Profile, User
 
 from . import selectors
 from .filters import MentorFilter
 
 
-class RecommendedMentor(serializers.Serializer):
-    id = serializers.IntegerField()
+class RecommendedMentor(serializers.ModelSerializer):
     display_name = serializers.CharField(source="user.display_name")
     role = serializers.CharField(source="user.role")
-    stage = serializers.IntegerField(allow_null=True)
     stage_label = serializers.CharField()
-    headline = serializers.CharField()
     institution = InstitutionSerializer(allow_null=True)
-    specialties = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
-    accepting_mentees = serializers.BooleanField()
-    capacity = serializers.IntegerField()
+    specialties: serializers.Field = serializers.SlugRelatedField(
+        slug_field="slug", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Profile
+        fields = [
+            "id",
+            "display_name",
+            "role",
+            "stage",
+            "stage_label",
+            "headline",
+            "institution",
+            "specialties",
+            "accepting_mentees",
+            "capacity",
+        ]
+        read_only_fields = fields
 
 
 class RecommendationOutput(serializers.Serializer):

@@ -208,3 +208,11 @@ def test_openapi_schema_lists_the_endpoints_and_error_responses(client):
     assert "/api/v1/me/profile/" in schema["paths"]
     patch = schema["paths"]["/api/v1/me/profile/"]["patch"]
     assert {"200", "400", "401", "403"} <= set(patch["responses"])
+
+
+def test_openapi_schema_generates_without_warnings_and_validates(tmp_path):
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--fail-on-warn", "--validate", "--file", str(out))
+    assert "/api/v1/recommendations/" in out.read_text()
