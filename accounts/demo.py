@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
@@ -38,6 +39,7 @@ from .models import (
     Specialty,
     User,
 )
+from .taxonomy import sync_taxonomy
 
 DEMO_PASSWORD = "mentor-demo-2026"  # noqa: S105 - documented demo credential
 
@@ -858,6 +860,9 @@ class SeedResult:
 @transaction.atomic
 def seed_demo(seed: int = 2026) -> SeedResult:
     """Create whatever part of the demo population is missing. Running it again is a no-op."""
+    # The taxonomy normally comes from a data migration, but `manage.py flush` (and
+    # transactional tests) empty those tables too: restore it first, idempotently.
+    sync_taxonomy(django_apps)
     schools, people = build_people(seed)
     institutions = {}
     for school in schools:
