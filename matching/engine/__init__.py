@@ -1,1 +1,7 @@
-"""Pure matching engine: stdlib, NumPy and SciPy only. Never import Django here."""
+"""The matching engine: pure Python + NumPy + SciPy, never Django.
+
+``features`` turns profiles into arrays, ``scoring`` builds the score matrix and the
+hard-rule mask, ``explain`` says why a pair fits, ``rank`` gives a mentee's top-k
+mentors, ``assign`` computes the exact cohort assignment and its reports, and
+``bench`` measures all of it (``python -m matching.engine.bench``).
+"""

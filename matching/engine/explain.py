@@ -136,13 +136,14 @@ def _specialty(enc: Encoded, i: int, j: int, value: float) -> str | None:
                 best = (level, int(w), int(s))
     if best is None:
         return None
-    level, w, s = best
+    level, want, have = best
     names = tax.specialty_names
     if level == SPECIALTY_SAME:
-        return f"Both in {names[s]}"
+        return f"Both in {names[have]}"
     if level == SPECIALTY_RELATED:
-        return f"Works in {names[s]}, closely related to {names[w]}"
-    return f"Works in {names[s]}, in the same family ({tax.family_names[family[s]]}) as {names[w]}"
+        return f"Works in {names[have]}, closely related to {names[want]}"
+    family_name = tax.family_names[int(family[have])]
+    return f"Works in {names[have]}, in the same family ({family_name}) as {names[want]}"
 
 
 def _stage(enc: Encoded, i: int, j: int, value: float) -> str | None:
@@ -171,7 +172,7 @@ def _goals(enc: Encoded, i: int, j: int, value: float) -> str | None:
     if goals.size == 0:
         return None
     goals = goals[np.lexsort((goals, -prio[goals]))][:2]
-    return "Can help with " + _names([enc.taxonomy.goal_names[g] for g in goals])
+    return "Can help with " + _names([enc.taxonomy.goal_names[int(g)] for g in goals])
 
 
 def _concordance(enc: Encoded, i: int, j: int, value: float) -> str | None:

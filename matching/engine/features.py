@@ -387,7 +387,9 @@ def encode(
 ) -> Encoded:
     """Turn profiles into arrays once (a loop over people, never over pairs)."""
     taxonomy.validate()
-    languages = tuple(sorted({code for p in [*mentees, *mentors] for code in p.languages}))
+    codes = {code for p in mentees for code in p.languages}
+    codes |= {code for q in mentors for code in q.languages}
+    languages = tuple(sorted(codes))
     lang_index = {code: k for k, code in enumerate(languages)}
 
     def lang_rows(people: Sequence[MenteeProfile] | Sequence[MentorProfile]) -> np.ndarray:

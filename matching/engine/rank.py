@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matching.engine.scoring import Rules, ScoreModel, feasibility
+from matching.engine.scoring import Rules, ScoreModel, feasibility, score_matrix
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ def top_k(
 
     ``candidates`` (m,) bool narrows the pool (the page's filters).
     """
-    row = model.A32[mentee] @ model.B32.T
-    np.clip(row, 0.0, 1.0, out=row)
+    row = score_matrix(model, rows=np.array([mentee]))[0]
     allowed = feasibility(model.encoded, rules, rows=np.array([mentee]))[0]
     if candidates is not None:
         allowed &= np.asarray(candidates, dtype=bool)

@@ -182,7 +182,7 @@ def factor_blocks(enc: Encoded) -> dict[str, FactorBlock]:
         np.maximum(related * SPECIALTY_RELATED, family * SPECIALTY_FAMILY),
     )
     table, hot = max_over_sets(per_specialty, r.specialties)
-    blocks["specialty"] = FactorBlock(table, hot, e.specialties.any(axis=1))
+    blocks["specialty"] = FactorBlock(table, hot, np.asarray(e.specialties.any(axis=1)))
 
     stage_table = stage_fit_table()
     blocks["stage"] = FactorBlock(
@@ -194,7 +194,7 @@ def factor_blocks(enc: Encoded) -> dict[str, FactorBlock]:
     blocks["interests"] = FactorBlock(
         _safe_rows(weighted, weighted.sum(axis=1)),
         r.interests.astype(np.float64),
-        e.interests.any(axis=1),
+        np.asarray(e.interests.any(axis=1)),
     )
 
     prio = e.goals.astype(np.float64)
@@ -205,7 +205,7 @@ def factor_blocks(enc: Encoded) -> dict[str, FactorBlock]:
     blocks["concordance"] = _concordance_block(enc)
 
     table, hot = max_over_sets(e.languages.astype(np.float64), r.languages)
-    blocks["language"] = FactorBlock(table, hot, e.languages.any(axis=1))
+    blocks["language"] = FactorBlock(table, hot, np.asarray(e.languages.any(axis=1)))
 
     blocks["meeting"] = _meeting_block(enc)
     blocks["timezone"] = _timezone_block(enc)
@@ -221,9 +221,9 @@ def factor_blocks(enc: Encoded) -> dict[str, FactorBlock]:
     )
 
     # A mentor with no stated preference welcomes every stage.
-    prefers = np.where(r.preferred_stages.any(axis=1)[:, None], r.preferred_stages, True).astype(
-        np.float64
-    )
+    prefers = np.where(
+        np.asarray(r.preferred_stages.any(axis=1))[:, None], r.preferred_stages, True
+    ).astype(np.float64)
     blocks["mentor_preference"] = FactorBlock(
         _one_hot(e.stage, N_STAGES), prefers, np.ones(n, dtype=bool)
     )
@@ -376,8 +376,11 @@ class ScoreModel:
     A: np.ndarray  # (n, K) float64
     B: np.ndarray  # (m, K) float64
     share: np.ndarray  # (n, len(FACTORS)) float64
-    A32: np.ndarray
+    A32: np.ndarray  # float32 mentee side, concordance columns excluded
     B32: np.ndarray
+    conc_rows: np.ndarray  # mentees for whom concordance counts (they opted in)
+    conc_A32: np.ndarray  # (len(conc_rows), k) float32
+    conc_B32: np.ndarray  # (m, k) float32
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -408,6 +411,20 @@ def build_model(enc: Encoded, weights: Mapping[str, float] | None = None) -> Sco
     m = enc.n_mentors
     A = np.hstack(a_parts) if a_parts else np.zeros((n, 0))
     B = np.hstack(b_parts) if b_parts else np.zeros((m, 0))
+    # Concordance gets its own product, added only to the rows of mentees who opted
+    # in: everyone else's scores are then bit-for-bit those computed without any
+    # concordance data (extra zero columns in one product would change rounding).
+    conc = slices.get("concordance", slice(0, 0))
+    main = (
+        np.r_[0 : conc.start, conc.stop : A.shape[1]]
+        if conc.stop > conc.start
+        else np.arange(A.shape[1])
+    )
+    conc_rows = (
+        np.flatnonzero(share[:, FACTORS.index("concordance")] > 0)
+        if conc.stop > conc.start
+        else np.zeros(0, dtype=np.int64)
+    )
     return ScoreModel(
         encoded=enc,
         weights=w,
@@ -415,9 +432,23 @@ def build_model(enc: Encoded, weights: Mapping[str, float] | None = None) -> Sco
         A=A,
         B=B,
         share=share,
-        A32=np.ascontiguousarray(A, dtype=np.float32),
-        B32=np.ascontiguousarray(B, dtype=np.float32),
+        A32=np.ascontiguousarray(A[:, main], dtype=np.float32),
+        B32=np.ascontiguousarray(B[:, main], dtype=np.float32),
+        conc_rows=conc_rows,
+        conc_A32=np.ascontiguousarray(A[conc_rows, conc], dtype=np.float32),
+        conc_B32=np.ascontiguousarray(B[:, conc], dtype=np.float32),
     )
+
+
+def _add_concordance(model: ScoreModel, out: np.ndarray, rows: np.ndarray) -> None:
+    """Add the concordance product to ``out`` (rows of ``rows``) for opted-in mentees only."""
+    if model.conc_rows.size == 0 or rows.size == 0:
+        return
+    pos = np.searchsorted(model.conc_rows, rows)
+    pos = np.minimum(pos, model.conc_rows.size - 1)
+    hit = np.flatnonzero(model.conc_rows[pos] == rows)
+    if hit.size:
+        out[hit] += model.conc_A32[pos[hit]] @ model.conc_B32.T
 
 
 def score_matrix(
@@ -428,15 +459,19 @@ def score_matrix(
     One matrix product per chunk of rows; chunks bound the temporary memory and keep
     the clipping pass in cache.
     """
-    A = model.A32 if rows is None else model.A32[rows]
-    if A.ndim == 1:
-        A = A[None, :]
+    index = (
+        np.arange(model.A32.shape[0])
+        if rows is None
+        else np.atleast_1d(np.arange(model.A32.shape[0])[rows])
+    )
+    A = model.A32 if rows is None else model.A32[index]
     n, m = A.shape[0], model.B32.shape[0]
     out = np.empty((n, m), dtype=np.float32)
     bt = model.B32.T
     for start in range(0, n, chunk):
         part = out[start : start + chunk]
         np.matmul(A[start : start + chunk], bt, out=part)
+        _add_concordance(model, part, index[start : start + chunk])
         # Rounding can step a hair outside [0, 1]; callers rely on the bounds.
         np.clip(part, 0.0, 1.0, out=part)
     return out
@@ -472,22 +507,26 @@ def _conflict_hits(enc: Encoded, rows: np.ndarray) -> tuple[np.ndarray, np.ndarr
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     inst = enc.mentees.institution[rows]
     stage = enc.mentees.stage[rows]
+    c_mentor, c_inst, c_stage = conf[:, 0], conf[:, 1], conf[:, 2]
     hit_i, hit_j = [], []
-    # A loop over declared conflicts (few), each vectorised over the mentees.
-    for j, c_inst, c_stage in conf:
-        hit = np.ones(rows.size, dtype=bool)
-        if c_inst != -1:
-            hit &= inst == c_inst
-        if c_stage != -1:
-            hit &= stage == c_stage
-        idx = np.flatnonzero(hit)
-        hit_i.append(idx)
-        hit_j.append(np.full(idx.size, j, dtype=np.int64))
+    # Mentees x declared conflicts, in blocks: -1 is a wildcard on either field.
+    block = max(1, 2_000_000 // max(conf.shape[0], 1))
+    for s in range(0, rows.size, block):
+        hit = ((c_inst[None, :] == -1) | (c_inst[None, :] == inst[s : s + block, None])) & (
+            (c_stage[None, :] == -1) | (c_stage[None, :] == stage[s : s + block, None])
+        )
+        i, k = np.nonzero(hit)
+        hit_i.append(i + s)
+        hit_j.append(c_mentor[k])
     return np.concatenate(hit_i), np.concatenate(hit_j)
 
 
 def _same_person_hits(enc: Encoded, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mentor_person = enc.mentors.person
+    if rows.size * mentor_person.size <= 1_000_000:
+        # A few rows (a recommendations request): one comparison beats sorting.
+        i, j = np.nonzero(enc.mentees.person[rows][:, None] == mentor_person[None, :])
+        return i.astype(np.int64), j.astype(np.int64)
     order = np.argsort(mentor_person, kind="stable")
     sorted_person = mentor_person[order]
     person = enc.mentees.person[rows]
