@@ -23,7 +23,7 @@ from .choices import (
     Role,
     Stage,
 )
-from .models import MAX_CAPACITY, MAX_HOURS_PER_MONTH, ConflictOfInterest, Profile, User
+from .models import MAX_CAPACITY, MAX_HOURS_PER_MONTH, ConflictOfInterest, Profile, Specialty, User
 from .selectors import institution_list, interest_list, language_list, specialty_list
 
 _REGIONS = ("America/", "Europe/", "Asia/", "Africa/", "Australia/", "Pacific/")
@@ -145,9 +145,7 @@ class FieldForm(forms.Form):
 
     def specialty_groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         """Checkboxes grouped under their family, so 56 specialties stay scannable."""
-        field = self.fields["specialties"]
-        assert isinstance(field, forms.ModelMultipleChoiceField)
-        family_of = {s.pk: s.get_family_display() for s in field.queryset}
+        family_of = {s.pk: s.get_family_display() for s in Specialty.objects.only("family")}
         groups: dict[str, list[Any]] = {}
         for widget in self["specialties"]:
             groups.setdefault(family_of[int(str(widget.data["value"]))], []).append(widget)

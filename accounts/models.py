@@ -213,6 +213,9 @@ class Profile(models.Model):
     # As a mentor.
     accepting_mentees = models.BooleanField(default=False)
     capacity = models.PositiveSmallIntegerField(default=2)
+    # Live mentorships as mentor. Claimed with a conditional UPDATE (active < capacity),
+    # so the database, not a race, decides who gets the last place.
+    active_mentees = models.PositiveSmallIntegerField(default=0, editable=False)
     hours_per_month = models.PositiveSmallIntegerField(default=2)
     strengths = models.JSONField(default=list, blank=True)  # [Goal]
     preferred_mentee_stages = models.JSONField(default=list, blank=True)  # [Stage]
@@ -228,6 +231,10 @@ class Profile(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(capacity__lte=MAX_CAPACITY), name="profile_capacity_max"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(active_mentees__lte=models.F("capacity")),
+                name="profile_active_within_capacity",
             ),
             models.CheckConstraint(
                 condition=models.Q(hours_per_month__lte=MAX_HOURS_PER_MONTH),

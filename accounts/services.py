@@ -190,6 +190,11 @@ def profile_update(*, user: User, data: Mapping[str, Any]) -> Profile:
         changed = [key for key in PROFILE_SCALAR_FIELDS if key in data]
         for key in changed:
             setattr(profile, key, data[key])
+        if profile.capacity < profile.active_mentees:
+            raise ApplicationError(
+                f"You mentor {profile.active_mentees} people now: capacity cannot go lower.",
+                fields={"capacity": [f"At least {profile.active_mentees} (your current mentees)."]},
+            )
         if profile.accepting_mentees and profile.capacity == 0:
             raise ApplicationError(
                 "Set a capacity of at least 1 to accept mentees.",

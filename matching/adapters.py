@@ -9,9 +9,10 @@ engine except as "matches a preference you set".
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.db.models import Prefetch, QuerySet
@@ -56,7 +57,7 @@ ETHNICITY_FALLBACK_GROUPS = [
 ]
 
 
-def _similarity(categories: Sequence[str], groups: Iterable[set[str]]) -> np.ndarray:
+def _similarity(categories: Sequence[str], groups: Iterable[set[Any]]) -> np.ndarray:
     index = {value: k for k, value in enumerate(categories)}
     sim = np.eye(len(categories))
     for group in groups:
@@ -159,17 +160,17 @@ def _modes(profile: Profile) -> list[str]:
     return profile.meeting_modes
 
 
-STAGE_WISH = {
+STAGE_WISH: dict[str, str] = {
     MentorStagePreference.ANY: "any",
     MentorStagePreference.NEAR_PEER: "near_peer",
     MentorStagePreference.SENIOR: "senior",
 }
-STYLE_WISH = {
+STYLE_WISH: dict[str, str] = {
     MentoringStyle.EITHER: "any",
     MentoringStyle.SUPPORTIVE: "supportive",
     MentoringStyle.CHALLENGING: "challenging",
 }
-INSTITUTION_PREF = {
+INSTITUTION_PREF: dict[str, str] = {
     InstitutionPreference.ANY: "any",
     InstitutionPreference.SAME: "same",
     InstitutionPreference.OTHER: "other",
@@ -202,9 +203,7 @@ def to_mentee(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MenteeP
     )
 
 
-def to_mentor(
-    profile: Profile, vocab: Vocabulary, offsets: _Offsets, active: int = 0
-) -> MentorProfile:
+def to_mentor(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MentorProfile:
     gender, ethnicities, _, _ = _demographics(profile)
     return MentorProfile(
         person_id=profile.user_id,
@@ -220,7 +219,7 @@ def to_mentor(
         ethnicities=ethnicities,
         accepting=profile.accepting_mentees and profile.user.role in MENTOR_ROLES,
         capacity=profile.capacity,
-        active=active,
+        active=profile.active_mentees,
         hours_per_month=float(profile.hours_per_month),
         preferred_stages=[int(s) for s in profile.preferred_mentee_stages],
         style=str(profile.mentoring_style),
@@ -248,22 +247,16 @@ def build_cohort(
     mentees: QuerySet[Profile],
     mentors: QuerySet[Profile],
     *,
-    active_counts: Mapping[int, int] | None = None,
     now: datetime | None = None,
 ) -> Cohort:
-    """Load and encode mentees and mentors: a fixed number of queries for any size.
-
-    ``active_counts`` maps a mentor's user id to their current number of active
-    mentees (capacity left = capacity - active).
-    """
+    """Load and encode mentees and mentors: a fixed number of queries for any size."""
     vocab = load_vocabulary()
     offsets = _Offsets(now or timezone.now())
     mentee_rows = list(with_matching_data(mentees).order_by("pk"))
     mentor_rows = list(with_matching_data(mentors).order_by("pk"))
-    active_counts = active_counts or {}
     encoded = encode(
         vocab.taxonomy,
         [to_mentee(p, vocab, offsets) for p in mentee_rows],
-        [to_mentor(p, vocab, offsets, active_counts.get(p.user_id, 0)) for p in mentor_rows],
+        [to_mentor(p, vocab, offsets) for p in mentor_rows],
     )
     return Cohort(encoded=encoded, vocabulary=vocab, mentees=mentee_rows, mentors=mentor_rows)

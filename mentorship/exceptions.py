@@ -20,7 +20,7 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A rule of the domain was broken by the caller's input: show ``message`` to them."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(message)

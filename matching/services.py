@@ -1,0 +1,261 @@
+"""Every write of the matching domain: requests from students to mentors.
+
+Accepting a request creates a mentorship, so it lives in ``mentorship.services``
+(data flows accounts -> matching -> mentorship, never back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import Profile, User
+from mentorship.exceptions import ApplicationError
+
+from .models import MentorRequest, RequestMessage
+
+Status = MentorRequest.Status
+
+
+def _expiry_days() -> int:
+    return int(getattr(settings, "MENTOR_REQUEST_EXPIRY_DAYS", 14))
+
+
+def _open_requests(mentee: User) -> QuerySet[MentorRequest]:
+    return MentorRequest.objects.filter(mentee=mentee, status__in=MentorRequest.OPEN)
+
+
+def _send_now(request: MentorRequest, now: dt.datetime) -> None:
+    request.status = Status.PENDING
+    request.sent_at = now
+    request.expires_at = now + dt.timedelta(days=_expiry_days())
+
+
+def request_send(
+    *,
+    mentee: User,
+    mentors: Sequence[User],
+    expectations: str,
+    goals: dict[str, int] | None = None,
+    offers: str = "",
+    cadence: str = MentorRequest.Cadence.MONTHLY,
+    meeting_mode: str = "",
+    single_mentor: bool = True,
+) -> list[MentorRequest]:
+    """Ask one mentor, or up to three in ranked order (only the first is sent now).
+
+    The rest wait and pass to the mentor automatically when an earlier one is
+    declined or expires.
+    """
+    errors: dict[str, list[str]] = {}
+    if not mentee.can_be_mentee:
+        raise ApplicationError("Only students and residents can ask for a mentor.")
+    mentors = list(mentors)
+    if not 1 <= len(mentors) <= MentorRequest.MAX_OPEN:
+        errors["mentors"] = ["Choose one to three mentors, in order of preference."]
+    elif len({m.pk for m in mentors}) != len(mentors):
+        errors["mentors"] = ["Each mentor can appear only once."]
+    if not (expectations or "").strip():
+        errors["expectations"] = ["Tell the mentor what you hope for and how often you'd meet."]
+    if cadence not in MentorRequest.Cadence.values:
+        errors["cadence"] = ["Choose weekly, every 2 weeks, monthly or quarterly."]
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+
+    mentee_profile = Profile.objects.get(user=mentee)
+    profiles = {
+        p.user_id: p for p in Profile.objects.filter(user__in=mentors).select_related("user")
+    }
+    for mentor in mentors:
+        profile = profiles.get(mentor.pk)
+        name = mentor.display_name
+        if mentor.pk == mentee.pk:
+            errors.setdefault("mentors", []).append("You cannot ask yourself to be your mentor.")
+        elif profile is None or not mentor.can_mentor or not mentor.is_active:
+            errors.setdefault("mentors", []).append(f"{name} is not a mentor.")
+        elif not profile.accepting_mentees or profile.active_mentees >= profile.capacity:
+            errors.setdefault("mentors", []).append(f"{name} has no free place right now.")
+        elif (
+            mentee_profile.stage is not None
+            and profile.stage is not None
+            and profile.stage <= mentee_profile.stage
+        ):
+            errors.setdefault("mentors", []).append(f"{name} is not farther along than you.")
+    if errors:
+        raise ApplicationError("Some of these mentors cannot take your request.", fields=errors)
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            # Lock the student's profile: slots are handed out one request at a time.
+            Profile.objects.select_for_update().get(user=mentee)
+            open_requests = list(_open_requests(mentee))
+            already = {r.mentor_id for r in open_requests} & {m.pk for m in mentors}
+            if already:
+                raise ApplicationError(
+                    "You already have an open request with this mentor.",
+                    fields={"mentors": ["You already have an open request with this mentor."]},
+                )
+            free = sorted({1, 2, 3} - {r.slot for r in open_requests if r.slot})
+            if len(free) < len(mentors):
+                raise ApplicationError(
+                    f"You can have at most {MentorRequest.MAX_OPEN} open requests; "
+                    f"you have {len(open_requests)}. Withdraw one first.",
+                    fields={"mentors": ["Too many open requests."]},
+                )
+            created = []
+            batch = None
+            for rank, (mentor, slot) in enumerate(zip(mentors, free, strict=False), start=1):
+                request = MentorRequest(
+                    mentee=mentee, mentor=mentor, rank=rank, slot=slot,
+                    single_mentor=single_mentor, status=Status.QUEUED,
+                    goals=goals if goals is not None else dict(mentee_profile.goals),
+                    expectations=expectations.strip(), offers=(offers or "").strip(),
+                    cadence=cadence, meeting_mode=meeting_mode,
+                )  # fmt: skip
+                if batch is None:
+                    batch = request.batch
+                    _send_now(request, now)
+                request.batch = batch
+                request.save()
+                created.append(request)
+    except IntegrityError as exc:  # a concurrent identical request won the race
+        raise ApplicationError(
+            "You already have an open request with this mentor.",
+            fields={"mentors": ["You already have an open request with this mentor."]},
+        ) from exc
+    return created
+
+
+def _close(request: MentorRequest, status: str, now: dt.datetime) -> None:
+    request.status = status
+    request.slot = None
+    request.closed_at = now
+
+
+def _advance_batch(batch: Any, now: dt.datetime) -> MentorRequest | None:
+    """Send the next queued request of the batch, if any. Caller holds the lock."""
+    following = (
+        MentorRequest.objects.select_for_update()
+        .filter(batch=batch, status=Status.QUEUED)
+        .order_by("rank")
+        .first()
+    )
+    if following is None:
+        return None
+    _send_now(following, now)
+    following.save(update_fields=["status", "sent_at", "expires_at"])
+    return following
+
+
+def _locked_request(request_id: int, **scope: Any) -> MentorRequest:
+    try:
+        return MentorRequest.objects.select_for_update().get(pk=request_id, **scope)
+    except MentorRequest.DoesNotExist as exc:
+        from django.http import Http404
+
+        raise Http404("No such request.") from exc
+
+
+@transaction.atomic
+def request_withdraw(*, mentee: User, request_id: int) -> MentorRequest:
+    """The student takes back a request (and the ones queued after it in the batch)."""
+    request = _locked_request(request_id, mentee=mentee)
+    if not request.is_open:
+        raise ApplicationError("This request is already closed.")
+    now = timezone.now()
+    later = MentorRequest.objects.select_for_update().filter(
+        batch=request.batch, status=Status.QUEUED, rank__gt=request.rank
+    )
+    for other in later:
+        _close(other, Status.WITHDRAWN, now)
+        other.save(update_fields=["status", "slot", "closed_at"])
+    _close(request, Status.WITHDRAWN, now)
+    request.save(update_fields=["status", "slot", "closed_at"])
+    return request
+
+
+@transaction.atomic
+def request_decline(
+    *,
+    mentor: User,
+    request_id: int,
+    reason: str,
+    note: str = "",
+    suggested_mentor: User | None = None,
+) -> MentorRequest:
+    """Decline with a structured reason; the next ranked request goes out at once."""
+    if reason not in MentorRequest.DeclineReason.values:
+        raise ApplicationError("Choose a reason.", fields={"reason": ["Choose a reason."]})
+    if suggested_mentor is not None and (
+        not suggested_mentor.can_mentor or suggested_mentor.pk in (mentor.pk,)
+    ):
+        raise ApplicationError(
+            "Suggest another mentor.", fields={"suggested_mentor": ["Not a mentor."]}
+        )
+    request = _locked_request(request_id, mentor=mentor)
+    if request.status not in (Status.PENDING, Status.INFO_REQUESTED):
+        raise ApplicationError("This request is no longer waiting for your answer.")
+    now = timezone.now()
+    _close(request, Status.DECLINED, now)
+    request.responded_at = now
+    request.decline_reason = reason
+    request.decline_note = (note or "").strip()
+    request.suggested_mentor = suggested_mentor
+    request.save()
+    _advance_batch(request.batch, now)
+    return request
+
+
+@transaction.atomic
+def request_ask_info(*, mentor: User, request_id: int, question: str) -> RequestMessage:
+    """Instead of a bare yes or no, the mentor asks the student something."""
+    if not (question or "").strip():
+        raise ApplicationError("Write your question.", fields={"question": ["Required."]})
+    request = _locked_request(request_id, mentor=mentor)
+    if request.status not in (Status.PENDING, Status.INFO_REQUESTED):
+        raise ApplicationError("This request is no longer waiting for your answer.")
+    request.status = Status.INFO_REQUESTED
+    request.responded_at = request.responded_at or timezone.now()
+    request.save(update_fields=["status", "responded_at"])
+    return RequestMessage.objects.create(request=request, author=mentor, body=question.strip())
+
+
+@transaction.atomic
+def request_answer(*, mentee: User, request_id: int, answer: str) -> RequestMessage:
+    if not (answer or "").strip():
+        raise ApplicationError("Write your answer.", fields={"answer": ["Required."]})
+    request = _locked_request(request_id, mentee=mentee)
+    if request.status != Status.INFO_REQUESTED:
+        raise ApplicationError("The mentor has not asked anything on this request.")
+    request.status = Status.PENDING
+    request.save(update_fields=["status"])
+    return RequestMessage.objects.create(request=request, author=mentee, body=answer.strip())
+
+
+def requests_expire_due(*, now: dt.datetime | None = None) -> int:
+    """Expire unanswered requests and pass each batch on. Safe to run any number of times."""
+    now = now or timezone.now()
+    expired = 0
+    due = MentorRequest.objects.filter(status=Status.PENDING, expires_at__lte=now).values_list(
+        "pk", flat=True
+    )
+    for request_id in list(due):
+        with transaction.atomic():
+            request = MentorRequest.objects.select_for_update().get(pk=request_id)
+            # Re-checked under the lock: the mentor may have answered meanwhile.
+            if request.status != Status.PENDING or request.expires_at is None:
+                continue
+            if request.expires_at > now:
+                continue
+            _close(request, Status.EXPIRED, now)
+            request.save(update_fields=["status", "slot", "closed_at"])
+            _advance_batch(request.batch, now)
+            expired += 1
+    return expired
