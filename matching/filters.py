@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import django_filters
 from django.db.models import Q, QuerySet
 
@@ -21,6 +24,16 @@ MODE_FIELDS = {
     MeetingMode.VIDEO: "meets_video",
     MeetingMode.PHONE: "meets_phone",
 }
+
+
+def _through(relation: str, lookup: str) -> Callable[..., QuerySet[Profile]]:
+    """A filter method keeping profiles whose ``relation`` has a row matching ``lookup``."""
+    through = getattr(Profile, relation).through
+
+    def method(self: Any, qs: QuerySet[Profile], name: str, value: Any) -> QuerySet[Profile]:
+        return qs.filter(pk__in=through.objects.filter(**{lookup: value}).values("profile_id"))
+
+    return method
 
 
 class MentorFilter(django_filters.FilterSet):
@@ -79,27 +92,10 @@ class MentorFilter(django_filters.FilterSet):
         fields: list[str] = []
 
     # Many-to-many filters use a subquery so a mentor never appears twice.
-    def filter_specialty(self, qs: QuerySet[Profile], name: str, value: Specialty) -> QuerySet:
-        return qs.filter(
-            pk__in=Profile.specialties.through.objects.filter(specialty=value).values("profile_id")
-        )
-
-    def filter_family(self, qs: QuerySet[Profile], name: str, value: str) -> QuerySet:
-        return qs.filter(
-            pk__in=Profile.specialties.through.objects.filter(specialty__family=value).values(
-                "profile_id"
-            )
-        )
-
-    def filter_interest(self, qs: QuerySet[Profile], name: str, value: Interest) -> QuerySet:
-        return qs.filter(
-            pk__in=Profile.interests.through.objects.filter(interest=value).values("profile_id")
-        )
-
-    def filter_language(self, qs: QuerySet[Profile], name: str, value: Language) -> QuerySet:
-        return qs.filter(
-            pk__in=Profile.languages.through.objects.filter(language=value).values("profile_id")
-        )
+    filter_specialty = _through("specialties", "specialty")
+    filter_family = _through("specialties", "specialty__family")
+    filter_interest = _through("interests", "interest")
+    filter_language = _through("languages", "language")
 
     def filter_stage(self, qs: QuerySet[Profile], name: str, value: str) -> QuerySet:
         return qs.filter(stage__in=BAND_STAGES[value])
