@@ -9,10 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.apis import ERROR, ERRORS_4XX, InstitutionSerializer
+from accounts.choices import MeetingMode
 from accounts.models import Profile, User
+from mentorship.exceptions import ApplicationError
 
-from . import selectors
+from . import selectors, services
 from .filters import MentorFilter
+from .models import MentorRequest
 
 
 class RecommendedMentor(serializers.ModelSerializer):
@@ -94,3 +97,184 @@ class RecommendationListApi(APIView):
                 {"count": len(page.results), "pool_size": page.pool_size, "results": page.results}
             ).data
         )
+
+
+class RequestPerson(serializers.Serializer):
+    id = serializers.IntegerField(source="profile.id")
+    display_name = serializers.CharField()
+    stage_label = serializers.CharField(source="profile.stage_label")
+
+
+class RequestMessageOutput(serializers.Serializer):
+    author = serializers.CharField(source="author.display_name")
+    body = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class RequestOutput(serializers.ModelSerializer):
+    mentee = RequestPerson()
+    mentor = RequestPerson()
+    messages = RequestMessageOutput(many=True)
+    suggested_mentor = RequestPerson(allow_null=True)
+
+    class Meta:
+        model = MentorRequest
+        fields = [
+            "id",
+            "mentee",
+            "mentor",
+            "batch",
+            "rank",
+            "single_mentor",
+            "status",
+            "goals",
+            "expectations",
+            "offers",
+            "cadence",
+            "meeting_mode",
+            "decline_reason",
+            "decline_note",
+            "suggested_mentor",
+            "messages",
+            "created_at",
+            "sent_at",
+            "expires_at",
+            "responded_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+
+ERRORS_404 = {**ERRORS_4XX, 404: OpenApiResponse(ERROR, "Not found")}
+
+
+def _mentor_users(profile_ids: list[int]) -> list[User]:
+    profiles = {
+        p.pk: p.user for p in Profile.objects.filter(pk__in=profile_ids).select_related("user")
+    }
+    missing = [pid for pid in profile_ids if pid not in profiles]
+    if missing:
+        raise ApplicationError(
+            "Unknown mentor.", fields={"mentors": [f"No mentor with id {pid}." for pid in missing]}
+        )
+    return [profiles[pid] for pid in profile_ids]
+
+
+def _user(request: Request) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+class RequestListCreateApi(APIView):
+    """Your requests to mentors (as a student), and sending new ones."""
+
+    class RequestSendInput(serializers.Serializer):
+        mentors = serializers.ListField(
+            child=serializers.IntegerField(), min_length=1, max_length=3,
+            help_text="Mentor profile ids in order of preference (1–3).",
+        )  # fmt: skip
+        expectations = serializers.CharField(max_length=2000)
+        goals = serializers.DictField(
+            child=serializers.IntegerField(min_value=1, max_value=3), required=False
+        )
+        offers = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        cadence = serializers.ChoiceField(MentorRequest.Cadence.choices, default="monthly")
+        meeting_mode = serializers.ChoiceField(MeetingMode.choices, required=False)
+        single_mentor = serializers.BooleanField(default=True)
+
+    @extend_schema(operation_id="request_list", responses={200: RequestOutput(many=True),
+                                                           **ERRORS_4XX})  # fmt: skip
+    def get(self, request: Request) -> Response:
+        rows = selectors.requests_sent(user=_user(request))
+        return Response(RequestOutput(rows, many=True).data)
+
+    @extend_schema(operation_id="request_send", request=RequestSendInput,
+                   responses={201: RequestOutput(many=True), **ERRORS_4XX})  # fmt: skip
+    def post(self, request: Request) -> Response:
+        serializer = self.RequestSendInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        created = services.request_send(
+            mentee=_user(request), mentors=_mentor_users(data.pop("mentors")), **data
+        )
+        return Response(RequestOutput(created, many=True).data, status=201)
+
+
+class InboxApi(APIView):
+    """Requests addressed to you as a mentor."""
+
+    @extend_schema(operation_id="inbox_list", responses={200: RequestOutput(many=True),
+                                                         **ERRORS_4XX})  # fmt: skip
+    def get(self, request: Request) -> Response:
+        return Response(RequestOutput(selectors.inbox(user=_user(request)), many=True).data)
+
+
+class RequestDetailApi(APIView):
+    @extend_schema(operation_id="request_read", responses={200: RequestOutput, **ERRORS_404})
+    def get(self, request: Request, request_id: int) -> Response:
+        row = selectors.request_for_party(user=_user(request), request_id=request_id)
+        return Response(RequestOutput(row).data)
+
+
+def _fresh(request: Request, request_id: int) -> Response:
+    row = selectors.request_for_party(user=_user(request), request_id=request_id)
+    return Response(RequestOutput(row).data)
+
+
+class RequestWithdrawApi(APIView):
+    @extend_schema(operation_id="request_withdraw", request=None,
+                   responses={200: RequestOutput, **ERRORS_404})  # fmt: skip
+    def post(self, request: Request, request_id: int) -> Response:
+        services.request_withdraw(mentee=_user(request), request_id=request_id)
+        return _fresh(request, request_id)
+
+
+class RequestDeclineApi(APIView):
+    class DeclineInput(serializers.Serializer):
+        reason = serializers.ChoiceField(MentorRequest.DeclineReason.choices)
+        note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+        suggested_mentor = serializers.IntegerField(
+            required=False, allow_null=True, help_text="Profile id of a mentor to try instead."
+        )
+
+    @extend_schema(operation_id="request_decline", request=DeclineInput,
+                   responses={200: RequestOutput, **ERRORS_404})  # fmt: skip
+    def post(self, request: Request, request_id: int) -> Response:
+        serializer = self.DeclineInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        suggested = data.get("suggested_mentor")
+        services.request_decline(
+            mentor=_user(request), request_id=request_id, reason=data["reason"],
+            note=data.get("note", ""),
+            suggested_mentor=_mentor_users([suggested])[0] if suggested else None,
+        )  # fmt: skip
+        return _fresh(request, request_id)
+
+
+class RequestAskApi(APIView):
+    class AskInput(serializers.Serializer):
+        question = serializers.CharField(max_length=2000)
+
+    @extend_schema(operation_id="request_ask", request=AskInput,
+                   responses={200: RequestOutput, **ERRORS_404})  # fmt: skip
+    def post(self, request: Request, request_id: int) -> Response:
+        serializer = self.AskInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_ask_info(mentor=_user(request), request_id=request_id,
+                                  question=serializer.validated_data["question"])  # fmt: skip
+        return _fresh(request, request_id)
+
+
+class RequestAnswerApi(APIView):
+    class AnswerInput(serializers.Serializer):
+        answer = serializers.CharField(max_length=2000)
+
+    @extend_schema(operation_id="request_answer", request=AnswerInput,
+                   responses={200: RequestOutput, **ERRORS_404})  # fmt: skip
+    def post(self, request: Request, request_id: int) -> Response:
+        serializer = self.AnswerInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.request_answer(mentee=_user(request), request_id=request_id,
+                                answer=serializer.validated_data["answer"])  # fmt: skip
+        return _fresh(request, request_id)

@@ -18,6 +18,7 @@ from .engine.explain import explain
 from .engine.rank import top_k, top_k_from_row
 from .engine.scoring import build_model, feasibility, score_matrix
 from .filters import MentorFilter
+from .models import MentorRequest
 
 # Rules that only say "not now": worth showing when the student asks to see everyone.
 CAPACITY_RULES = {"not_accepting", "full"}
@@ -109,3 +110,52 @@ def recommendations_for(
             if len(results) >= k:
                 break
     return Recommendations(results=results, pool_size=len(cohort.mentors), filters=mentor_filter)
+
+
+_REQUEST_RELATED = (
+    "mentee__profile__institution",
+    "mentor__profile__institution",
+    "suggested_mentor__profile",
+)
+
+
+def requests_sent(*, user: User) -> QuerySet[MentorRequest]:
+    """The student's own requests, newest batch first."""
+    return (
+        MentorRequest.objects.filter(mentee=user)
+        .select_related(*_REQUEST_RELATED)
+        .prefetch_related("messages__author")
+        .order_by("-created_at", "rank")
+    )  # fmt: skip
+
+
+def inbox(*, user: User) -> QuerySet[MentorRequest]:
+    """Requests addressed to this mentor that are (or were) theirs to answer.
+
+    Queued requests are not shown: the mentor sees a request only when it is sent.
+    """
+    return (
+        MentorRequest.objects.filter(mentor=user)
+        .exclude(status=MentorRequest.Status.QUEUED)
+        .select_related(*_REQUEST_RELATED)
+        .prefetch_related("messages__author", "mentee__profile__specialties")
+        .order_by("expires_at", "-created_at")
+    )
+
+
+def request_for_party(*, user: User, request_id: int) -> MentorRequest:
+    """A request seen by its student or by its mentor (once sent); 404 for anyone else."""
+    from django.db.models import Q
+    from django.http import Http404
+
+    visible = MentorRequest.objects.filter(
+        Q(mentee=user) | (Q(mentor=user) & ~Q(status=MentorRequest.Status.QUEUED))
+    )
+    try:
+        return (
+            visible.select_related(*_REQUEST_RELATED)
+            .prefetch_related("messages__author")
+            .get(pk=request_id)
+        )
+    except MentorRequest.DoesNotExist as exc:
+        raise Http404("No such request.") from exc

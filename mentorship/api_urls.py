@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import apis as accounts_apis
 from matching import apis as matching_apis
+from mentorship import apis as mentorship_apis
 
 app_name = "api"
 
@@ -15,5 +16,32 @@ urlpatterns = [
     path("interests/", accounts_apis.InterestListApi.as_view(), name="interests"),
     path("languages/", accounts_apis.LanguageListApi.as_view(), name="languages"),
     path("recommendations/", matching_apis.RecommendationListApi.as_view(), name="recommendations"),
+    path("requests/", matching_apis.RequestListCreateApi.as_view(), name="requests"),
+    path("requests/<int:request_id>/", matching_apis.RequestDetailApi.as_view(), name="request"),
+    path(
+        "requests/<int:request_id>/withdraw/",
+        matching_apis.RequestWithdrawApi.as_view(),
+        name="request_withdraw",
+    ),
+    path(
+        "requests/<int:request_id>/decline/",
+        matching_apis.RequestDeclineApi.as_view(),
+        name="request_decline",
+    ),
+    path(
+        "requests/<int:request_id>/ask/", matching_apis.RequestAskApi.as_view(), name="request_ask"
+    ),
+    path(
+        "requests/<int:request_id>/answer/",
+        matching_apis.RequestAnswerApi.as_view(),
+        name="request_answer",
+    ),
+    path(
+        "requests/<int:request_id>/accept/",
+        mentorship_apis.RequestAcceptApi.as_view(),
+        name="request_accept",
+    ),
+    path("inbox/", matching_apis.InboxApi.as_view(), name="inbox"),
+    path("mentorships/", mentorship_apis.MentorshipListApi.as_view(), name="mentorships"),
     path("institutions/", accounts_apis.InstitutionListApi.as_view(), name="institutions"),
 ]

@@ -169,6 +169,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "accounts.choices.Stage",
         "MentoringStyleEnum": "accounts.choices.MentoringStyle",
+        "MeetingModeEnum": "accounts.choices.MeetingMode",
+        "DeclineReasonEnum": "matching.models.MentorRequest.DeclineReason",
     },
 }
 
@@ -193,6 +195,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The one place periodic work is scheduled. Due dates live in the database; these
+# scans find what fell due (including during downtime) and act on it once.
+CELERY_BEAT_SCHEDULE = {
+    "expire-mentor-requests": {"task": "matching.tasks.expire_requests", "schedule": 15 * 60},
+}
+MENTOR_REQUEST_EXPIRY_DAYS = env_int("MENTOR_REQUEST_EXPIRY_DAYS", 14)
 
 # --- Security headers that hold everywhere ---------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
