@@ -224,5 +224,6 @@ def mentor_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
         {
             "mentor": profile,
             "strengths": [goal_labels[g] for g in profile.strengths if g in goal_labels],
+            "places_open": max(profile.capacity - profile.active_mentees, 0),
         },
     )

@@ -1,9 +1,17 @@
 from django.urls import path
 
-from . import views
+from . import request_views, views
 
 app_name = "matching"
 
 urlpatterns = [
     path("recommendations/", views.recommendations, name="recommendations"),
+    path("requests/", request_views.request_list, name="requests"),
+    path("requests/new/", request_views.request_new, name="request_new"),
+    path(
+        "requests/<int:request_id>/<slug:action>/",
+        request_views.request_action,
+        name="request_action",
+    ),
+    path("inbox/", request_views.inbox, name="inbox"),
 ]

@@ -1,0 +1,106 @@
+import pytest
+from django.urls import reverse
+
+from accounts.choices import Role, Stage
+from matching.models import MentorRequest
+from mentorship.models import Mentorship
+from tests.conftest import client_for
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mentors(school):
+    return [
+        UserFactory(
+            role=Role.PHYSICIAN,
+            full_name=f"Mentor {n}",
+            profile={
+                "institution": school,
+                "stage": Stage.ATTENDING_MID,
+                "capacity": 2,
+                "accepting_mentees": True,
+            },
+        )
+        for n in range(2)
+    ]
+
+
+def post_request(student, mentors):
+    data = {
+        "first": mentors[0].profile.pk,
+        "expectations": "Monthly calls on research.",
+        "cadence": "monthly",
+        "meeting_mode": "video",
+        "single_mentor": "on",
+        "goal_research": "3",
+    }
+    if len(mentors) > 1:
+        data["second"] = mentors[1].profile.pk
+    return client_for(student).post(reverse("matching:request_new"), data)
+
+
+def test_mentor_page_links_to_a_prefilled_request_form(student, mentors):
+    client = client_for(student)
+    page = client.get(reverse("accounts:mentor_detail", args=[mentors[0].profile.pk]))
+    link = reverse("matching:request_new") + f"?mentor={mentors[0].profile.pk}"
+    assert link in page.content.decode()
+    assert "2 of 2 places open" in page.content.decode()
+    form = client.get(link).content.decode()
+    assert f'<option value="{mentors[0].profile.pk}" selected>' in form
+
+
+def test_student_sends_ranked_requests_from_the_form(student, mentors):
+    response = post_request(student, mentors)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("matching:requests")
+    rows = list(MentorRequest.objects.filter(mentee=student).order_by("rank"))
+    assert [(r.mentor, r.status) for r in rows] == [(mentors[0], "pending"), (mentors[1], "queued")]
+    assert rows[0].goals == {"research": 3}
+    page = client_for(student).get(reverse("matching:requests")).content.decode()
+    assert "Waiting for the mentor" in page and "Waiting for its turn" in page
+
+
+def test_request_form_shows_errors_inline(student, mentors):
+    response = client_for(student).post(
+        reverse("matching:request_new"),
+        {"first": mentors[0].profile.pk, "cadence": "monthly", "meeting_mode": "video"},
+    )
+    assert response.status_code == 200
+    assert "This field is required." in response.content.decode()
+    assert not MentorRequest.objects.exists()
+
+
+def test_mentor_accepts_and_declines_from_the_inbox(student, other_student, mentors):
+    post_request(student, mentors[:1])
+    post_request(other_student, mentors[:1])
+    first, second = MentorRequest.objects.filter(mentor=mentors[0]).order_by("pk")
+    client = client_for(mentors[0])
+    page = client.get(reverse("matching:inbox")).content.decode()
+    assert "Maya Student" in page and "Monthly calls on research." in page
+    client.post(reverse("matching:request_action", args=[first.pk, "accept"]))
+    client.post(
+        reverse("matching:request_action", args=[second.pk, "decline"]),
+        {"reason": "no_capacity", "note": "Full this term, sorry!"},
+    )
+    assert Mentorship.objects.filter(mentee=student, mentor=mentors[0]).exists()
+    second.refresh_from_db()
+    assert (second.status, second.decline_reason) == ("declined", "no_capacity")
+    page = client_for(other_student).get(reverse("matching:requests")).content.decode()
+    assert "No capacity right now" in page and "Full this term, sorry!" in page
+
+
+def test_another_mentor_cannot_act_on_a_request(student, mentors):
+    post_request(student, mentors[:1])
+    request = MentorRequest.objects.get()
+    response = client_for(mentors[1]).post(
+        reverse("matching:request_action", args=[request.pk, "accept"])
+    )
+    assert response.status_code == 404
+    assert not Mentorship.objects.exists()
+
+
+def test_pages_are_for_the_right_people(student, physician):
+    assert client_for(physician).get(reverse("matching:request_new")).status_code == 403
+    assert client_for(student).get(reverse("matching:inbox")).status_code == 403
