@@ -11,6 +11,11 @@ from accounts import selectors as account_selectors
 from accounts.choices import Goal, Role, Stage
 from accounts.models import User
 from accounts.views import profile_steps
+from matching import selectors as matching_selectors
+from matching.models import MentorRequest
+
+from . import selectors as mentorship_selectors
+from .models import Mentorship
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -27,6 +32,21 @@ def home(request: HttpRequest) -> HttpResponse:
         "first_missing_step": profile_steps(user)[0],
         "goal_labels": dict(Goal.choices),
     }
+    mentorships = list(
+        mentorship_selectors.mentorships_for(user=user).filter(status__in=Mentorship.LIVE)
+    )
+    context["my_mentors"] = [m for m in mentorships if m.mentee_id == user.pk]
+    context["my_mentees"] = [m for m in mentorships if m.mentor_id == user.pk]
+    if user.can_be_mentee:
+        context["open_requests"] = [
+            r for r in matching_selectors.requests_sent(user=user) if r.is_open
+        ]
+    if user.can_mentor:
+        context["inbox_waiting"] = (
+            matching_selectors.inbox(user=user)
+            .filter(status__in=[MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED])
+            .count()
+        )
     if user.role == Role.COORDINATOR and profile.institution_id:
         summary = account_selectors.coordinator_institution_summary(user=user)
         by_stage: list[dict[str, int]] = summary["by_stage"]  # type: ignore[assignment]

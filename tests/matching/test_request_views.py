@@ -104,3 +104,19 @@ def test_another_mentor_cannot_act_on_a_request(student, mentors):
 def test_pages_are_for_the_right_people(student, physician):
     assert client_for(physician).get(reverse("matching:request_new")).status_code == 403
     assert client_for(student).get(reverse("matching:inbox")).status_code == 403
+
+
+def test_dashboards_show_the_team_open_requests_and_waiting_inbox(student, mentors):
+    post_request(student, mentors[:1])
+    post_request(student, mentors[1:2])
+    first = MentorRequest.objects.get(mentor=mentors[0])
+    client_for(mentors[0]).post(reverse("matching:request_action", args=[first.pk, "accept"]))
+    student_page = client_for(student).get(reverse("home")).content.decode()
+    assert "Dr. Mentor 0" in student_page  # in the mentor team
+    assert "1 open request" in student_page and "Dr. Mentor 1 (waiting for the mentor)" in (
+        student_page
+    )
+    mentor_page = client_for(mentors[1]).get(reverse("home")).content.decode()
+    assert "1 request waiting for your answer" in mentor_page
+    assert "0 of 2 places taken" in mentor_page
+    assert "Maya Student" in client_for(mentors[0]).get(reverse("home")).content.decode()
