@@ -125,12 +125,21 @@ def request_send(
                 request.batch = batch
                 request.save()
                 created.append(request)
+            notify(created[0], "received")
     except IntegrityError as exc:  # a concurrent identical request won the race
         raise ApplicationError(
             "You already have an open request with this mentor.",
             fields={"mentors": ["You already have an open request with this mentor."]},
         ) from exc
     return created
+
+
+def notify(request: MentorRequest, event: str) -> None:
+    """Email the other side after commit (see ``matching.notifications.EVENTS``)."""
+    # Imported here: tasks import this module for the expiry scan.
+    from .tasks import notify_after_commit
+
+    notify_after_commit(request, event)
 
 
 def _close(request: MentorRequest, status: str, now: dt.datetime) -> None:
@@ -151,6 +160,7 @@ def _advance_batch(batch: Any, now: dt.datetime) -> MentorRequest | None:
         return None
     _send_now(following, now)
     following.save(update_fields=["status", "sent_at", "expires_at"])
+    notify(following, "received")
     return following
 
 
@@ -209,6 +219,7 @@ def request_decline(
     request.decline_note = (note or "").strip()
     request.suggested_mentor = suggested_mentor
     request.save()
+    notify(request, "declined")
     _advance_batch(request.batch, now)
     return request
 
@@ -224,6 +235,7 @@ def request_ask_info(*, mentor: User, request_id: int, question: str) -> Request
     request.status = Status.INFO_REQUESTED
     request.responded_at = request.responded_at or timezone.now()
     request.save(update_fields=["status", "responded_at"])
+    notify(request, "info_requested")
     return RequestMessage.objects.create(request=request, author=mentor, body=question.strip())
 
 
@@ -236,6 +248,7 @@ def request_answer(*, mentee: User, request_id: int, answer: str) -> RequestMess
         raise ApplicationError("The mentor has not asked anything on this request.")
     request.status = Status.PENDING
     request.save(update_fields=["status"])
+    notify(request, "answered")
     return RequestMessage.objects.create(request=request, author=mentee, body=answer.strip())
 
 
@@ -256,6 +269,7 @@ def requests_expire_due(*, now: dt.datetime | None = None) -> int:
                 continue
             _close(request, Status.EXPIRED, now)
             request.save(update_fields=["status", "slot", "closed_at"])
+            notify(request, "expired")
             _advance_batch(request.batch, now)
             expired += 1
     return expired

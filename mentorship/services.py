@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Profile, User
 from matching.models import MentorRequest
-from matching.services import _close, _locked_request
+from matching.services import _close, _locked_request, notify
 
 from .exceptions import ApplicationError
 from .models import Mentorship
@@ -52,6 +52,7 @@ def request_accept(*, mentor: User, request_id: int) -> Mentorship:
     _close(request, MentorRequest.Status.ACCEPTED, now)
     request.responded_at = now
     request.save(update_fields=["status", "slot", "closed_at", "responded_at"])
+    notify(request, "accepted")
     if request.single_mentor:
         for other in MentorRequest.objects.select_for_update().filter(
             batch=request.batch, status__in=MentorRequest.OPEN

@@ -198,3 +198,42 @@ def test_capacity_cannot_drop_below_current_mentees(student, mentors):
         profile_update(user=mentors[0], data={"capacity": 0, "accepting_mentees": False})
     assert "capacity" in excinfo.value.fields
     assert Profile.objects.get(user=mentors[0]).capacity == 2
+
+
+def test_each_step_emails_the_right_person_once_after_commit(
+    student, mentors, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second = send(student, mentors[:2])
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([mentors[0].email], "Maya Student would like you as a mentor")
+    ]
+    assert "Monthly calls about research." in mail.outbox[0].body
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_decline(
+            mentor=mentors[0], request_id=first.pk, reason="no_capacity", note="Full until spring."
+        )
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([student.email], "Dr. Mentor 0 can't take your request"),
+        ([mentors[1].email], "Maya Student would like you as a mentor"),
+    ]
+    assert "Full until spring." in mail.outbox[0].body
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        request_accept(mentor=mentors[1], request_id=second.pk)
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([student.email], "Dr. Mentor 1 accepted your request")
+    ]
+    assert mail.outbox[0].alternatives[0][1] == "text/html"
+
+
+def test_no_email_when_the_change_rolls_back(student, mentors, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    Profile.objects.filter(user=mentors[0]).update(accepting_mentees=False)
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ApplicationError):
+        send(student, mentors[:1])
+    assert mail.outbox == []
