@@ -14,22 +14,29 @@ s_ij <= u_i + v_j on every allowed pair and equality on the chosen ones.
 Fast path (every mentee wants at most one more mentor, the usual case), a column
 generation that proves its result:
 
-1. a sparse graph of each mentee's best few mentors;
-2. an exact max-weight matching on it: scipy's LAPJVsp
-   (``min_weight_full_bipartite_matching``), mentors expanded into capacity slots;
-3. dual prices certifying that matching on the sparse graph (Bellman-Ford on the
-   complementary-slackness difference constraints), then ONE dense pass over all
-   allowed pairs finds every mentee's and mentor's largest reduced cost;
-4. if none is positive the matching is optimal for the full dense problem (the
-   prices are a feasible dual of equal value). Otherwise the positive reduced costs
-   bound what any better solution can gain, ``gap``, and every pair of an optimal
-   solution has reduced cost >= -gap: when that set is small it is added whole and
-   one more solve is exact; else the most violated pair of each mentee and mentor
-   is added, and steps 2-4 repeat.
+1. mentor prices: a guess (each mentor's best score among the mentees most likely
+   to stay unmatched), refined by a short auction on the pairs near tight under it;
+2. a sparse graph of the pairs near tight under those prices, plus a few
+   candidates per mentor and, if needed, pairs that let every place be filled;
+3. an exact max-weight matching on it: scipy's LAPJVsp
+   (``min_weight_full_bipartite_matching``), mentors expanded into capacity
+   slots, only mentees with an edge taking part, seeded with estimated mentee
+   prices when these look reliable;
+4. dual prices certifying that matching on the sparse graph (Bellman-Ford on the
+   complementary-slackness difference constraints; midway between the least and
+   the greatest such prices); the auction's pairs are checked first, then ONE
+   dense pass over all allowed pairs collects every pair with a positive (or
+   nearly positive) reduced cost;
+5. if none is positive the matching is optimal for the full dense problem (the
+   prices are a feasible dual of equal value). Otherwise the pairs found join the
+   graph, the current matching is re-priced on it (enough when only the prices
+   were off) or the graph solved again, and steps 4-5 repeat.
 
-Only step 4's check decides optimality; the choices in steps 1 and 4 affect speed,
-never the result. ``Assignment.max_violation`` reports the certificate's largest
-reduced cost (<= 1e-9).
+Only step 5's check decides optimality: shortcuts in steps 1-3 (guessed prices,
+a seeded solve whose result counts only once re-proved optimal on the true
+weights) affect speed, never the result. ``Assignment.max_violation`` reports the
+certificate's largest reduced cost (<= 1e-9). The dense passes read the caller's
+matrix in row chunks (float32 screen, float64 check) without copying it.
 
 General path (some mentee wants several mentors, or mentor teams): the same LP
 solved by HiGHS (``scipy.optimize.linprog``), whose vertex solutions are integral.
@@ -40,13 +47,13 @@ by adding a bonus larger than any achievable score total to a mentee's first pai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+from scipy.sparse.csgraph import maximum_bipartite_matching, min_weight_full_bipartite_matching
 
 OBJECTIVES = ("score", "coverage")
 UNMATCHED_NO_FEASIBLE = "no feasible mentor"
@@ -55,14 +62,36 @@ UNMATCHED_ALL_FULL = "all feasible mentors full"
 # Reduced costs above this (in score units) count as violations of the certificate.
 DUAL_TOLERANCE = 1e-9
 _ROW_CHUNK = 256
-# Initial sparse graph: each mentee's best mentors.
-FIRST_CANDIDATES = 3
-# Initial pairs within this reduced cost of tight under the guessed prices.
+_SWEEP_CHUNK = 64
+_INIT_CHUNK = 1024
+# Above one pair in this many forbidden, passes read the mask instead of a list.
+_DENSE_MASK_SHARE = 16
+# Pairs within this reduced cost of tight (x the largest |score|) join the graph:
+# FIRST_NEAR under the auction's prices at first, NEAR_TIGHT under each round's
+# certified prices when these are not yet optimal.
+FIRST_NEAR = 0.03
 NEAR_TIGHT = 0.05
-# Rows per block when taking each mentor's best mentee per block.
-COLUMN_BLOCK = 1024
+# Pools of near-tight pairs hold at most this many per mentee (the certificate's
+# pass: at least _POOL_MIN): beyond, the band is narrowed, for the first graph down
+# to _NEAR_FLOOR (x the largest |score|).
+_POOL_PER_ROW = 24
+_POOL_MIN = 200_000
+_NEAR_FLOOR = 1e-4
+# Fallback first graph (massive ties): each mentee's best few mentors.
+_SPREAD_PER_ROW = 3
+# Warm start: mentee prices lowered by this (x the largest |score|) seed the solver.
+WARM_MARGIN = 0.03
+# Price-finding auction (x the largest |score|): on the pairs within AUCTION_NEAR of
+# tight under guessed prices, from the guesses lowered by AUCTION_START, bid step
+# AUCTION_EPS, at most _AUCTION_ROUNDS rounds.
+AUCTION_NEAR = 0.1
+AUCTION_START = 0.1
+AUCTION_EPS = 0.003
+_AUCTION_ROUNDS = 80
+# First graph: for each mentor, about this many candidates per place (and as many more).
+COVER_PER_SLOT = 4
 # Certifying prices used for pricing: 0 = least, 1 = greatest (see _cs_prices).
-PRICE_MIX = 1.0
+PRICE_MIX = 0.5
 
 
 class AssignmentError(ValueError):
@@ -169,17 +198,12 @@ def _as_inputs(
     locked_arr = locked_arr.reshape(-1, 2)
     if objective not in OBJECTIVES:
         raise AssignmentError(f"objective must be one of {OBJECTIVES}")
-    if allowed is None:
-        finite = np.isfinite(scores).all()
-    else:
-        finite = (
-            bool(np.isfinite(scores[allowed]).all())
-            if n * m <= 4_000_000
-            else all(
-                np.isfinite(scores[s : s + 1024][allowed[s : s + 1024]]).all()
-                for s in range(0, n, 1024)
-            )
-        )
+    # Chunked: all finite (the usual case) needs no mask; else look at allowed pairs only.
+    finite = all(
+        np.isfinite(scores[s : s + 1024]).all()
+        or (allowed is not None and np.isfinite(scores[s : s + 1024][allowed[s : s + 1024]]).all())
+        for s in range(0, n, 1024)
+    )
     if not finite:
         raise AssignmentError("scores must be finite on allowed pairs")
     return scores, capacity.astype(np.int64), demand.astype(np.int64), allowed, locked_arr
@@ -479,24 +503,22 @@ def _lp_assign(
 # Fast path: demand <= 1
 
 
-@dataclass
-class _Scan:
-    """Per-row and per-column most positive reduced costs of one dense pass."""
-
-    max_violation: float  # exact largest reduced cost found (<= tolerance means certified)
-    row_gain: float  # upper bound of sum_i max(0, max_j rc_ij)
-    col_gain: np.ndarray  # (m,) upper bound of max(0, max_i rc_ij)
-    row_pairs: tuple[np.ndarray, np.ndarray]  # violating (row, col) per row, exact rc > tolerance
-    col_pairs: tuple[np.ndarray, np.ndarray]  # violating (row, col) per column
+def _unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (by sorting: np.unique may hash, far slower on int keys)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
 
 
 class _Dense:
     """Row-chunked passes over the masked score matrix (float32 screen, float64 check).
 
-    ``work`` is a float32 copy with forbidden pairs at -inf: one extra matrix (400 MB
-    at 20,000 x 5,000) buys mask-free passes of a few tens of milliseconds each.
-    Every decision is re-checked in float64 against the caller's scores, with a
-    screening margin that covers float32 rounding.
+    No masked copy of the matrix is made: each pass reads row chunks of the
+    caller's scores, subtracts the prices in float32 and sets the pairs that are
+    not allowed to -inf, from a sorted list of them when the mask is mostly true
+    (the usual case: a few hard rules), else from the mask itself. Mentors without
+    capacity get an infinite price. Every decision is re-checked in float64
+    against the caller's scores, with a screening margin that covers float32
+    rounding.
     """
 
     def __init__(
@@ -511,193 +533,346 @@ class _Dense:
         self.rows = rows
         n_r = rows.size
         m = scores.shape[1]
-        work = np.empty((n_r, m), dtype=np.float32)
-        all_rows = n_r == scores.shape[0]
-        not_ok = np.empty((min(1024, n_r), m), dtype=bool)
-        for s in range(0, n_r, 1024):
-            sub = slice(s, s + 1024) if all_rows else rows[s : s + 1024]
-            part = work[s : s + 1024]
-            part[...] = scores[sub]
-            if allowed is not None:
-                flag = not_ok[: part.shape[0]]
-                np.logical_not(allowed[sub], out=flag)
-                np.copyto(part, -np.inf, where=flag)
-            if not cols_ok.all():
-                part[:, ~cols_ok] = -np.inf
+        self.shape = (n_r, m)
+        self.all_rows = n_r == scores.shape[0]
+        self.col_price = np.where(cols_ok, 0.0, np.inf).astype(np.float32)
+        pos = np.full(scores.shape[0], -1, dtype=np.int64)
+        pos[rows] = np.arange(n_r)
+        blocked = []
         if len(forbid):
-            pos = np.full(scores.shape[0], -1, dtype=np.int64)
-            pos[rows] = np.arange(n_r)
-            keep = pos[forbid[:, 0]] >= 0
-            work[pos[forbid[keep, 0]], forbid[keep, 1]] = -np.inf
-        self.work = work
-        self.top = float(np.abs(scores).max()) if scores.size else 0.0
+            local = pos[forbid[:, 0]]
+            keep = local >= 0
+            blocked.append(local[keep] * m + forbid[keep, 1])
+        self.mask: np.ndarray | None = None
+        if allowed is not None:
+            sub = allowed if self.all_rows else allowed[rows]
+            n_blocked = sub.size - int(np.count_nonzero(sub))
+            if n_blocked > sub.size // _DENSE_MASK_SHARE:
+                self.mask = sub
+            elif n_blocked:
+                for s in range(0, n_r, _INIT_CHUNK):
+                    blocked.append(np.flatnonzero(~sub[s : s + _INIT_CHUNK]) + s * m)
+        self.blocked = _unique(np.concatenate(blocked)) if blocked else np.zeros(0, dtype=np.int64)
+        self.top = 0.0  # largest |best score| of a row, set by first_pass
 
     def exact(self, r: np.ndarray, j: np.ndarray) -> np.ndarray:
         return self.scores[self.rows[r], j].astype(np.float64)
 
-    def _margin(self, a: np.ndarray, v: np.ndarray) -> float:
+    def _margin(self, a: np.ndarray, v: np.ndarray, threshold: float = 0.0) -> float:
         scale = (
             self.top
             + float(np.max(np.abs(a), initial=0.0))
-            + float(np.max(np.abs(v), initial=0.0))
+            + float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0))
+            + abs(threshold)
             + 1.0
         )
         return 8.0 * scale * float(np.finfo(np.float32).eps)
 
-    def row_max(self, v: np.ndarray) -> np.ndarray:
-        """max_j (s_rj - v_j) per row, float32 precision (-inf for a row with no pair)."""
-        v32 = v.astype(np.float32)
-        out = np.empty(self.work.shape[0])
-        tmp = np.empty((_ROW_CHUNK, self.work.shape[1]), dtype=np.float32)
-        for s in range(0, self.work.shape[0], _ROW_CHUNK):
-            part = self.work[s : s + _ROW_CHUNK]
-            t = tmp[: part.shape[0]]
-            np.subtract(part, v32, out=t)
-            out[s : s + _ROW_CHUNK] = t.max(axis=1)
-        return out
+    def chunks(
+        self, v: np.ndarray, size: int, order: np.ndarray | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(idx, t): row positions and t[k, j] = s_{idx[k], j} - v_j in float32, -inf
+        where not allowed. ``t`` is a reused buffer, valid until the next chunk."""
+        n_r, m = self.shape
+        v32 = v.astype(np.float32) + self.col_price
+        tmp = np.empty((min(size, max(n_r, 1)), m), dtype=np.float32)
+        total = n_r if order is None else order.size
+        for s in range(0, total, size):
+            if order is None:
+                idx = np.arange(s, min(s + size, n_r))
+                src = self.scores[s : s + size] if self.all_rows else self.scores[self.rows[idx]]
+            else:
+                idx = order[s : s + size]
+                src = self.scores[self.rows[idx]]
+            t = tmp[: idx.size]
+            with np.errstate(invalid="ignore"):
+                np.subtract(src, v32, out=t)
+            if self.mask is not None:
+                ok = self.mask[s : s + size] if order is None else self.mask[idx]
+                np.copyto(t, -np.inf, where=~ok)
+            if self.blocked.size:
+                lo = np.searchsorted(self.blocked, idx * m)
+                hi = np.searchsorted(self.blocked, (idx + 1) * m)
+                count = hi - lo
+                if count.any():
+                    which = np.repeat(np.arange(idx.size), count)
+                    at = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+                    flat = self.blocked[np.repeat(lo, count) + at]
+                    t[which, flat - idx[which] * m] = -np.inf
+            yield idx, t
 
-    def scan(self, a: np.ndarray, v: np.ndarray) -> _Scan:
-        """Largest reduced cost s_rj - a_r - v_j of every row and every column."""
-        n_r, m = self.work.shape
-        a32, v32 = a.astype(np.float32), v.astype(np.float32)
-        margin = self._margin(a, v)
-        row_best = np.empty(n_r, dtype=np.float32)
-        row_arg = np.empty(n_r, dtype=np.int64)
-        col_best = np.full(m, -np.inf, dtype=np.float32)
-        col_arg = np.zeros(m, dtype=np.int64)
-        tmp = np.empty((_ROW_CHUNK, m), dtype=np.float32)
-        for s in range(0, n_r, _ROW_CHUNK):
-            part = self.work[s : s + _ROW_CHUNK]
-            t = tmp[: part.shape[0]]
-            np.subtract(part, v32, out=t)
-            t -= a32[s : s + _ROW_CHUNK, None]
-            arg = t.argmax(axis=1)
-            row_arg[s : s + _ROW_CHUNK] = arg
-            row_best[s : s + _ROW_CHUNK] = t[np.arange(t.shape[0]), arg]
-            carg = t.argmax(axis=0)
-            cbest = t[carg, np.arange(m)]
-            better = cbest > col_best
-            col_best[better] = cbest[better]
-            col_arg[better] = carg[better] + s
-        # Exact reduced costs of the screened maxima decide which pairs violate.
-        rr = np.arange(n_r)
-        rc_row = self.exact(rr, row_arg) - a - v[row_arg]
-        rc_col = self.exact(col_arg, np.arange(m)) - a[col_arg] - v
-        # A row or column with no allowed pair has only -inf entries: nothing to price.
-        rc_row = np.where(np.isfinite(row_best), rc_row, -np.inf)
-        rc_col = np.where(np.isfinite(col_best), rc_col, -np.inf)
-        row_v = rc_row > DUAL_TOLERANCE
-        col_v = rc_col > DUAL_TOLERANCE
-        worst = max(float(rc_row.max(initial=-np.inf)), float(rc_col.max(initial=-np.inf)))
-        if worst <= DUAL_TOLERANCE and np.any(row_best > DUAL_TOLERANCE - margin):
-            # float32 cannot certify these rows: re-check them entry by entry.
-            doubt = np.flatnonzero(row_best > DUAL_TOLERANCE - margin)
-            found = self.sweep(a, v, DUAL_TOLERANCE, rows=doubt)
-            if found is not None and found[0].size:
-                worst = float(found[2].max())
-                return _Scan(
-                    worst,
-                    float(np.sum(np.maximum(row_best + margin, 0.0))),
-                    np.maximum(col_best + margin, 0.0).astype(np.float64),
-                    (found[0], found[1]),
-                    (found[0][:0], found[1][:0]),
-                )
-        return _Scan(
-            max_violation=worst,
-            row_gain=float(np.sum(np.maximum(row_best.astype(np.float64) + margin, 0.0))),
-            col_gain=np.maximum(
-                np.where(np.isfinite(col_best), col_best, -np.inf).astype(np.float64) + margin, 0.0
-            ),
-            row_pairs=(rr[row_v], row_arg[row_v]),
-            col_pairs=(col_arg[col_v], np.arange(m)[col_v]),
-        )
+    def first_pass(self, cover_per_slot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(best, arg, floor): each row's best score and mentor (-inf / any when it has
+        no allowed pair), and per mentor a score floor met by at least
+        ``cover_per_slot[j]`` rows (each the best of its own block of rows)."""
+        n_r, m = self.shape
+        best = np.empty(n_r)
+        arg = np.empty(n_r, dtype=np.int64)
+        block_max = []
+        for idx, t in self.chunks(np.zeros(m), _SWEEP_CHUNK * 4):
+            r_arg = t.argmax(axis=1)
+            arg[idx] = r_arg
+            best[idx] = t[np.arange(idx.size), r_arg]
+            block_max.append(t.max(axis=0))
+        finite = best[np.isfinite(best)]
+        self.top = float(np.max(np.abs(finite), initial=0.0))
+        if not block_max:
+            return best, arg, np.full(m, np.inf)
+        stack = np.sort(np.stack(block_max), axis=0)  # ascending per mentor
+        k = np.clip(stack.shape[0] - cover_per_slot, 0, stack.shape[0] - 1)
+        floor = stack[k, np.arange(m)].astype(np.float64)
+        return best, arg, np.where(np.isfinite(floor), floor, np.inf)
+
+    def col_max(self, order: np.ndarray) -> np.ndarray:
+        """max over the rows ``order`` of each mentor's score (-inf when none)."""
+        out = np.full(self.shape[1], -np.inf, dtype=np.float32)
+        for _, t in self.chunks(np.zeros(self.shape[1]), _SWEEP_CHUNK * 4, order):
+            np.maximum(out, t.max(axis=0), out=out)
+        return out.astype(np.float64)
+
+    def near_pairs(
+        self,
+        v: np.ndarray,
+        beta: np.ndarray,
+        near: float,
+        floor: np.ndarray,
+        quota: np.ndarray,
+        limit: int,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(keys, surplus): pairs within ``near`` of their row's best under prices ``v``
+        or scoring at least their mentor's ``floor`` (the first ``quota[j]`` such
+        rows of mentor j), and each row's surplus.
+
+        A row's surplus is taken as max(0, max_j (s_rj + beta_r - v_j)), the best it
+        could get, so this is one pass (float32, a heuristic: no exactness needed).
+        When more than ``limit`` pairs qualify, the pass stops and is redone with
+        ``near`` quartered (None once it drops below _NEAR_FLOOR: massive ties).
+        """
+        while near >= _NEAR_FLOOR * max(self.top, 1e-12):
+            found = self._near_once(v, beta, near, floor, quota, limit)
+            if found is not None:
+                return found
+            near /= 4
+        return None
+
+    def _near_once(
+        self,
+        v: np.ndarray,
+        beta: np.ndarray,
+        near: float,
+        floor: np.ndarray,
+        quota: np.ndarray,
+        limit: int,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        n_r, m = self.shape
+        col_bar = (floor - v).astype(np.float32)
+        hit = np.empty((_SWEEP_CHUNK, m), dtype=bool)
+        extra = np.empty((_SWEEP_CHUNK, m), dtype=bool)
+        surplus = np.zeros(n_r)
+        left = quota.astype(np.int64)  # cover pairs each mentor may still take
+        keys = []
+        count = 0
+        for idx, t in self.chunks(v, _SWEEP_CHUNK):
+            h, e = hit[: idx.size], extra[: idx.size]
+            b = beta[idx]
+            gain = np.maximum(t.max(axis=1) + b, 0.0)
+            surplus[idx] = gain
+            np.greater(t, (gain - b - near).astype(np.float32)[:, None], out=h)
+            np.greater_equal(t, col_bar, out=e)
+            cols = np.flatnonzero(e.any(axis=0))
+            if cols.size:
+                seen = np.cumsum(e[:, cols], axis=0)
+                h[:, cols] |= e[:, cols] & (seen <= left[cols])
+                left[cols] -= np.minimum(seen[-1], left[cols])
+            flat = np.flatnonzero(h)
+            count += flat.size
+            if count > limit:
+                return None
+            keys.append(flat + idx[0] * m)
+        return (np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)), surplus
+
+    def spread_pairs(self, k: int) -> np.ndarray:
+        """Keys of each row's ``k`` best pairs and of each mentor's best row per
+        chunk of rows: a graph that needs no prices (the fallback when ties make
+        the near-tight sets too large)."""
+        m = self.shape[1]
+        k = min(k, m)
+        cols = np.arange(m)
+        out = []
+        for idx, t in self.chunks(np.zeros(m), _ROW_CHUNK * 4):
+            top = np.argpartition(t, m - k, axis=1)[:, m - k :]
+            ok = np.isfinite(np.take_along_axis(t, top, axis=1))
+            out.append((idx[:, None] * m + top)[ok])
+            arg = t.argmax(axis=0)
+            ok_c = np.isfinite(t[arg, cols])
+            out.append(idx[arg[ok_c]] * m + cols[ok_c])
+        return _unique(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
 
     def sweep(
-        self,
-        a: np.ndarray,
-        v: np.ndarray,
-        threshold: float,
-        limit: int | None = None,
-        rows: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """Every allowed (r, j) with s_rj - a_r - v_j > threshold and its exact reduced cost.
+        self, a: np.ndarray, v: np.ndarray, threshold: float, limit: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """(r, j, rc, complete): allowed pairs whose reduced cost s_rj - a_r - v_j is
+        above a threshold, with their exact (float64) reduced costs.
 
-        Returns None as soon as more than ``limit`` pairs pass the float32 screen.
+        The threshold starts at ``threshold`` (<= 0) and, whenever more than
+        ``limit`` pairs pass the float32 screen, moves up towards DUAL_TOLERANCE,
+        never above; there the screened pairs are checked exactly at once and only
+        violated ones kept. ``complete``: every pair above the final threshold is
+        returned, so none above DUAL_TOLERANCE means the prices are certified.
+        Else the violated pairs alone were too many and each row kept only its
+        ``limit / rows`` most violated ones (ties spread by a hash of the pair).
         """
-        m = self.work.shape[1]
-        a32, v32 = a.astype(np.float32), v.astype(np.float32)
-        margin = self._margin(a, v)
-        order = np.arange(self.work.shape[0]) if rows is None else rows
-        tmp = np.empty((_ROW_CHUNK, m), dtype=np.float32)
-        hit = np.empty((_ROW_CHUNK, m), dtype=bool)
-        out_r, out_j = [], []
+        n_r, m = self.shape
+        margin = self._margin(a, v, threshold)
+        tiny = 1e-6 * max(self.top, 1e-12)
+        thr = min(threshold, DUAL_TOLERANCE)
+        a32 = a.astype(np.float32)
+        hit = np.empty((_SWEEP_CHUNK, m), dtype=bool)
+        keys: list[np.ndarray] = []
+        vals: list[np.ndarray] = []  # screened (float32) or, at the tolerance, exact rc
+        exact = thr >= DUAL_TOLERANCE
+        per_row = 0  # > 0: keep only this many pairs per row
+
+        def violated(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            r, j = key // m, key % m
+            rc = self.exact(r, j) - a[r] - v[j]
+            keep = rc > DUAL_TOLERANCE
+            return key[keep], rc[keep]
+
         count = 0
-        contiguous = rows is None
-        for s in range(0, order.size, _ROW_CHUNK):
-            idx = order[s : s + _ROW_CHUNK]
-            part = self.work[s : s + _ROW_CHUNK] if contiguous else self.work[idx]
-            t, h = tmp[: part.shape[0]], hit[: part.shape[0]]
-            np.subtract(part, v32, out=t)
-            t -= a32[idx, None]
-            np.greater(t, threshold - margin, out=h)
-            r, j = np.nonzero(h)
-            count += r.size
-            if limit is not None and count > limit:
-                return None
-            out_r.append(idx[r])
-            out_j.append(j)
-        r = np.concatenate(out_r) if out_r else np.zeros(0, dtype=np.int64)
-        j = np.concatenate(out_j) if out_j else np.zeros(0, dtype=np.int64)
+        for idx, t in self.chunks(v, _SWEEP_CHUNK):
+            h = hit[: idx.size]
+            bar = (a[idx] + (thr - margin)).astype(np.float32)
+            np.greater(t, bar[:, None], out=h)
+            flat = np.flatnonzero(h)
+            key = flat + idx[0] * m
+            if exact:
+                key, val = violated(key)
+            else:
+                val = (t.ravel()[flat] - a32[idx[0] + flat // m]).astype(np.float64)
+            if per_row:
+                key, val = _thin(key, val, m, per_row)
+            keys.append(key)
+            vals.append(val)
+            count += key.size
+            while count > limit and not per_row:
+                if not exact:
+                    thr = thr / 4 if thr < -tiny else DUAL_TOLERANCE
+                    exact = thr >= DUAL_TOLERANCE
+                    pairs = [
+                        violated(k) if exact else (k[x > thr - margin], x[x > thr - margin])
+                        for k, x in zip(keys, vals, strict=True)
+                    ]
+                else:
+                    per_row = max(1, limit // max(n_r, 1))
+                    pairs = [_thin(k, x, m, per_row) for k, x in zip(keys, vals, strict=True)]
+                keys = [k for k, _ in pairs]
+                vals = [x for _, x in pairs]
+                count = sum(k.size for k in keys)
+        key = np.concatenate(keys) if keys else np.zeros(0, dtype=np.int64)
+        r, j = key // m, key % m
         rc = self.exact(r, j) - a[r] - v[j]
-        keep = rc > threshold
-        return r[keep], j[keep], rc[keep]
+        keep = rc > thr
+        return r[keep], j[keep], rc[keep], not per_row
 
 
-def _row_top_k(work: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(cand, val): the k best columns of each row of ``work`` (val -inf when missing)."""
-    n_r, m = work.shape
-    k = min(k, m)
-    cand = np.empty((n_r, k), dtype=np.int64)
-    for s in range(0, n_r, 1024):
-        part = work[s : s + 1024]
-        cand[s : s + 1024] = np.argpartition(part, m - k, axis=1)[:, m - k :]
-    val = np.take_along_axis(work, cand, axis=1).astype(np.float64)
-    return cand, val
+def _thin(
+    keys: np.ndarray, vals: np.ndarray, m: int, per_row: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``per_row`` largest ``vals`` of each row (keys row * m + col), ties broken
+    by a hash of the key so that tied rows do not all pick the same mentors."""
+    rows = keys // m
+    spread = (keys * 2654435761) % 4294967291
+    order = np.lexsort((spread, -vals, rows))
+    keys, vals, rows = keys[order], vals[order], rows[order]
+    heads = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else rows
+    rank = np.arange(rows.size) - np.repeat(heads, np.diff(np.r_[heads, rows.size]))
+    keep = rank < per_row
+    return keys[keep], vals[keep]
 
 
 def _solve_matching(
-    ri: np.ndarray, cj: np.ndarray, w: np.ndarray, n_r: int, cap: np.ndarray
+    ri: np.ndarray,
+    cj: np.ndarray,
+    w: np.ndarray,
+    n_r: int,
+    cap: np.ndarray,
+    slack: bool,
 ) -> np.ndarray:
-    """Exact max-weight matching on a sparse graph: mentor of each row (-1 = none).
+    """Max-weight matching on a sparse graph by LAPJVsp: mentor of each row (-1 = none).
 
-    Mentors are expanded into capacity slots, and every slot gets a private dummy
-    row of weight 0, so a full matching (what LAPJVsp needs) always exists and
-    "leave the slot empty" is an option. Costs are shifted to stay positive
-    (LAPJVsp reserves explicit zeros), which does not change the optimum because
-    every full matching has exactly one edge per slot.
+    Mentors are expanded into capacity slots and only rows with an edge take part
+    (LAPJVsp restarts a shortest-path search per row of the smaller side and pays
+    for every column each time, so fewer and smaller sides are much faster).
+    Without ``slack`` the smaller side must be matched in full (a ValueError when it
+    cannot be): usually the optimum anyway, but the caller must check it. With
+    ``slack`` every slot gets a private dummy column of weight 0, so "leave the slot
+    empty" is an option and the result is optimal. Costs are shifted to stay
+    positive (LAPJVsp reserves explicit zeros), which changes no optimum because
+    every full matching has one edge per row.
     """
-    m = cap.size
+    keep = cap[cj] > 0
+    ri, cj, w = ri[keep], cj[keep], w[keep]
+    present, rinv = np.unique(ri, return_inverse=True)
+    n_p = present.size
+    match = np.full(n_r, -1, dtype=np.int64)
+    if n_p == 0:
+        return match
     n_slots = int(cap.sum())
     start = np.concatenate([[0], np.cumsum(cap)[:-1]]).astype(np.int64)
-    slot_mentor = np.repeat(np.arange(m), cap)
+    slot_mentor = np.repeat(np.arange(cap.size), cap)
     reps = cap[cj]
-    keep = reps > 0
-    ri, cj, w, reps = ri[keep], cj[keep], w[keep], reps[keep]
     total = int(reps.sum())
-    er = np.repeat(ri, reps)
     offset = np.arange(total) - np.repeat(np.cumsum(reps) - reps, reps)
-    ec = np.repeat(start[cj], reps) + offset
-    shift = float(np.max(w, initial=0.0)) + 1.0
+    slot = np.repeat(start[cj], reps) + offset
+    row = np.repeat(rinv.reshape(-1), reps)
+    shift = float(np.max(w)) + 1.0
     cost = shift - np.repeat(w, reps)
-    rows = np.concatenate([er, n_r + np.arange(n_slots)])
-    cols = np.concatenate([ec, np.arange(n_slots)])
-    data = np.concatenate([cost, np.full(n_slots, shift)])
-    graph = sp.csr_matrix((data, (rows, cols)), shape=(n_r + n_slots, n_slots))
-    r, c = min_weight_full_bipartite_matching(graph)
-    real = r < n_r
-    match = np.full(n_r, -1, dtype=np.int64)
-    match[r[real]] = slot_mentor[c[real]]
+    if slack:
+        slot = np.concatenate([slot, np.arange(n_slots)])
+        row = np.concatenate([row, n_p + np.arange(n_slots)])
+        cost = np.concatenate([cost, np.full(n_slots, shift)])
+    width = n_p + n_slots if slack else n_p
+    graph = sp.csr_matrix((cost, (slot, row)), shape=(n_slots, width))
+    s_idx, r_idx = min_weight_full_bipartite_matching(graph)
+    real = r_idx < n_p
+    match[present[r_idx[real]]] = slot_mentor[s_idx[real]]
     return match
+
+
+def _solve_sparse(
+    ri: np.ndarray,
+    cj: np.ndarray,
+    w: np.ndarray,
+    n_r: int,
+    cap: np.ndarray,
+    warm: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """An optimal matching of the sparse graph and mentor prices certifying it there.
+
+    Tries, cheapest first: the full-matching form on weights lowered by ``warm``
+    (estimated mentee prices; LAPJVsp starts its column prices at zero, so a
+    good estimate shortens every search), the full-matching form on the true
+    weights, and the form with empty-slot dummies, which is always optimal. A
+    result counts only when ``_cs_prices`` proves it optimal on the true weights,
+    so the shortcuts can cost time, never exactness.
+    """
+    attempts: list[tuple[np.ndarray | None, bool]] = [(None, False), (None, True)]
+    if warm is not None and np.any(warm > 0):
+        attempts.insert(0, (warm, False))
+    for lower, slack in attempts:
+        try:
+            match = _solve_matching(
+                ri, cj, w if lower is None else w - lower[ri], n_r, cap, slack=slack
+            )
+        except ValueError:  # no full matching of the smaller side: try the next form
+            continue
+        v = _cs_prices(ri, cj, w, match, cap)
+        if v is not None:
+            return match, v
+    raise AssignmentError(  # pragma: no cover - the slack form is always optimal
+        "internal error: no dual prices for an optimal matching"
+    )
 
 
 def _cs_prices(
@@ -711,10 +886,9 @@ def _cs_prices(
     with a free slot. Bellman-Ford from below finds the least solution and from
     above the greatest; crossing a bound means the system is infeasible, i.e.
     ``match`` is not optimal on this graph. Any solution certifies the sparse
-    graph; which one is returned (``PRICE_MIX`` between least and greatest) only
-    changes how many pairs outside it look violated. With more mentees than places
-    the true prices sit near the top (mentees keep little surplus), so the greatest
-    prices leave the fewest false alarms.
+    graph (the solutions form a convex set); which one is returned (``PRICE_MIX``
+    between least and greatest) only changes how many pairs outside it look
+    violated. On graphs of near-tight pairs the midpoint leaves the fewest.
     """
     m = cap.size
     load = np.bincount(match[match >= 0], minlength=m)
@@ -790,41 +964,155 @@ def _relax(
     return None  # pragma: no cover - a positive cycle is caught by the bounds first
 
 
-def _initial_graph(dense: _Dense, beta: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    """Keys (row * m + col) of a sparse graph likely to hold an optimal matching.
+def _auction_prices(
+    keys: np.ndarray,
+    w: np.ndarray,
+    n_r: int,
+    cap: np.ndarray,
+    start: np.ndarray,
+    eps: float,
+) -> np.ndarray:
+    """Mentor prices from a Jacobi auction on a sparse graph (a heuristic: speed only).
 
-    Three cheap sources (speed only; the certificate decides): each mentee's few
-    best mentors; pairs nearly tight under guessed prices, where a mentor's price is
-    guessed as its best score among the mentees most likely to stay unmatched
-    (the weakest ones, when mentees outnumber places); and, for every mentor, its
-    best mentee in each block of rows, so that no mentor is left out.
+    Every unplaced mentee bids for its best mentor at price + (best - second best
+    value) + ``eps``, where staying unplaced is worth 0; each mentor keeps its
+    ``cap`` highest bids, and once full its price is the lowest bid it keeps.
+    Prices only rise from ``start``, so at most ``_AUCTION_ROUNDS`` rounds of a
+    few array operations each give prices within a few ``eps`` of market-clearing
+    ones for the mentees and mentors well covered by the graph.
     """
-    work = dense.work
-    n_r, m = work.shape
-    cand, val = _row_top_k(work, FIRST_CANDIDATES)
-    finite = np.isfinite(val)
-    parts = [
-        np.repeat(np.arange(n_r), cand.shape[1])[finite.ravel()] * m + cand.ravel()[finite.ravel()]
-    ]
+    m = cap.size
+    ri, cj = keys // m, keys % m  # keys are sorted, so rows are grouped
+    deg = np.bincount(ri, minlength=n_r)
+    first = np.concatenate([[0], np.cumsum(deg)[:-1]])
+    price = start.astype(np.float64).copy()
+    mentor = np.full(n_r, -1, dtype=np.int64)
+    held = np.zeros(n_r)
+    active = deg > 0
+    for _ in range(_AUCTION_ROUNDS):
+        bidders = np.flatnonzero(active & (mentor < 0))
+        if bidders.size == 0:
+            break
+        d = deg[bidders]
+        heads = np.concatenate([[0], np.cumsum(d)[:-1]])
+        seg = np.repeat(np.arange(bidders.size), d)
+        pos = np.arange(int(d.sum())) - np.repeat(heads, d) + np.repeat(first[bidders], d)
+        val = w[pos] - price[cj[pos]]
+        top = np.maximum.reduceat(val, heads)
+        at_top = np.flatnonzero(val == top[seg])
+        lead = at_top[np.r_[True, seg[at_top[1:]] != seg[at_top[:-1]]]]
+        val[lead] = -np.inf
+        second = np.maximum(np.maximum.reduceat(val, heads), 0.0)
+        stay = top > 0
+        active[bidders[~stay]] = False
+        bidders, lead = bidders[stay], pos[lead[stay]]
+        if not bidders.size:
+            continue
+        bid = w[lead] - second[stay] + eps
+        target = cj[lead]
+        # Only the mentors bid for re-rank their holders.
+        hit = np.zeros(m, dtype=bool)
+        hit[target] = True
+        holders = np.flatnonzero((mentor >= 0) & hit[mentor])
+        who = np.concatenate([holders, bidders])
+        where = np.concatenate([mentor[holders], target])
+        amount = np.concatenate([held[holders], bid])
+        order = np.lexsort((-amount, where))
+        who, where, amount = who[order], where[order], amount[order]
+        group = np.flatnonzero(np.r_[True, where[1:] != where[:-1]])
+        size = np.diff(np.r_[group, who.size])
+        rank = np.arange(who.size) - np.repeat(group, size)
+        win = rank < cap[where]
+        mentor[who[~win]] = -1
+        mentor[who[win]] = where[win]
+        held[who[win]] = amount[win]
+        owner = where[group]
+        full = (size >= cap[owner]) & (cap[owner] > 0)
+        price[owner[full]] = amount[group[full] + cap[owner[full]] - 1]
+    return price
+
+
+def _fill(dense: _Dense, keys: np.ndarray, cap: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """``keys`` plus allowed pairs that let the graph fill its smaller side.
+
+    The solver's fast form needs a matching of all places (or all mentees, if
+    fewer): when the graph has none (Hall's condition fails, typically in tight
+    markets), the mentees left out by a maximum matching are joined to the
+    mentors left with free places (the strongest such mentees first, within a
+    budget), which restores it unless hard rules forbid.
+    """
+    n_r, m = dense.shape
+    ri, cj = keys // m, keys % m
+    n_slots = int(cap.sum())
+    start = np.concatenate([[0], np.cumsum(cap)[:-1]]).astype(np.int64)
+    reps = cap[cj]
+    offset = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
+    graph = sp.csr_matrix(
+        (np.ones(offset.size), (np.repeat(start[cj], reps) + offset, np.repeat(ri, reps))),
+        shape=(n_slots, n_r),
+    )
+    slot_row = maximum_bipartite_matching(graph, perm_type="column")
+    if int(np.count_nonzero(slot_row >= 0)) >= min(n_slots, n_r):
+        return keys
+    taken = np.zeros(n_r, dtype=bool)
+    taken[slot_row[slot_row >= 0]] = True
+    short = np.unique(np.repeat(np.arange(m), cap)[slot_row < 0])
+    free = np.flatnonzero(~taken)
+    budget = max(_POOL_PER_ROW * n_r // max(short.size, 1), 1)
+    if free.size > budget:
+        free = np.sort(free[np.argsort(-best[free], kind="stable")[:budget]])
+    extra = [keys]
+    for idx, t in dense.chunks(np.zeros(m), _ROW_CHUNK, free):
+        sub = t[:, short]
+        r, c = np.nonzero(np.isfinite(sub))
+        extra.append(idx[r] * m + short[c])
+    return _unique(np.concatenate(extra))
+
+
+def _initial_graph(
+    dense: _Dense, beta: np.ndarray, cap: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
+    """(keys, warm, pool): a sparse graph (keys row * m + col) likely to hold an
+    optimal matching, estimated mentee prices to seed its solve (None: no
+    estimate), and the auction's pairs with their weights (None: no auction), a
+    cheap first place to look for violated pairs.
+
+    Speed only (the certificate decides). Mentor prices are guessed, when mentees
+    outnumber places, as each mentor's best score among the mentees most likely to
+    stay unmatched (the weakest ones); a quick auction on the pairs near tight
+    under the guessed prices refines them; the graph is then every pair within
+    ``FIRST_NEAR`` of tight under the refined prices, plus for every mentor the
+    mentees scoring at least the best of a few blocks of rows (about
+    ``COVER_PER_SLOT`` per place), so that no mentor is short of candidates.
+    """
+    n_r, m = dense.shape
+    quota = COVER_PER_SLOT * cap + COVER_PER_SLOT
+    best, arg, floor = dense.first_pass(quota)
+    scale = max(dense.top, 1e-12)
+    ok = np.isfinite(best)
+    top = np.flatnonzero(ok) * m + arg[ok]
+    prices = np.zeros(m)
+    pool: tuple[np.ndarray, np.ndarray] | None = None
     spare = n_r - int(cap.sum())
     if spare > 0:
-        strength = np.where(finite, val, 0.0).mean(axis=1)
-        weakest = np.argsort(strength, kind="stable")[:spare]
-        guess = np.zeros(m, dtype=np.float32)
-        for s in range(0, weakest.size, 1024):
-            np.maximum(guess, work[np.sort(weakest[s : s + 1024])].max(axis=0), out=guess)
-        prices = guess.astype(np.float64) + float(beta.max(initial=0.0))
-        best = dense.row_max(prices) + beta
-        found = dense.sweep(np.maximum(best, 0.0) - beta, prices, -NEAR_TIGHT, limit=8 * n_r)
+        weakest = np.sort(np.argsort(best, kind="stable")[:spare])
+        guess = dense.col_max(weakest)
+        guess = np.where(np.isfinite(guess), guess, 0.0) + float(beta.max(initial=0.0))
+        prices = guess
+        found = dense.near_pairs(
+            guess, beta, AUCTION_NEAR * scale, floor, quota, 3 * _POOL_PER_ROW * n_r
+        )
         if found is not None:
-            parts.append(found[0] * m + found[1])
-    cols = np.arange(m)
-    for s in range(0, n_r, COLUMN_BLOCK):
-        block = work[s : s + COLUMN_BLOCK]
-        arg = block.argmax(axis=0)
-        ok = np.isfinite(block[arg, cols])
-        parts.append((arg[ok] + s) * m + cols[ok])
-    return np.unique(np.concatenate(parts))
+            keys = _unique(np.concatenate([found[0], top]))
+            w = dense.exact(keys // m, keys % m) + beta[keys // m]
+            start = np.maximum(guess - AUCTION_START * scale, 0.0)
+            prices = _auction_prices(keys, w, n_r, cap, start, AUCTION_EPS * scale)
+            pool = keys, w
+    near = dense.near_pairs(prices, beta, FIRST_NEAR * scale, floor, quota, _POOL_PER_ROW * n_r)
+    if near is None:
+        return _fill(dense, dense.spread_pairs(_SPREAD_PER_ROW), cap, best), None, pool
+    warm = None if pool is None else np.maximum(near[1] - WARM_MARGIN * scale, 0.0)
+    return _fill(dense, _unique(near[0]), cap, best), warm, pool
 
 
 def _semi_assign(
@@ -839,65 +1127,100 @@ def _semi_assign(
 
     Column generation with a proof: solve exactly on a sparse graph, price every
     allowed pair with dual prices certifying that solution on the graph, and stop
-    when no reduced cost is positive. While some are, let ``gap`` bound what the missing
-    pairs can still gain (the sum over mentees of their largest positive reduced
-    cost, or over mentors of capacity x largest): every pair of the true optimum
-    has reduced cost >= -gap, so adding all such pairs and solving once more is
-    exact. When that set would be too large, add each row's and column's most
-    violated pair instead and repeat.
+    when no reduced cost is positive. While some are, the pairs within ``near`` of
+    tight under the current prices (the violated ones among them) join the graph:
+    first from the auction's pairs (no dense pass), then from one dense pass, which
+    is also the final certificate. Each round first tries to re-price the current
+    matching on the grown graph (cheap; enough when only the prices, not the
+    matching, were off) before solving again, seeded with the current mentee prices
+    when the largest violation shows them nearly right. When even the violated
+    pairs are too many, each row's most violated ones are added.
     """
     m = scores.shape[1]
     rows = np.flatnonzero(dem > 0)
     dense = _Dense(scores, allowed, rows, cap > 0, forbid)
     beta = bonus[rows]
     n_r = rows.size
-
-    keys = _initial_graph(dense, beta, cap)
+    keys, warm, pool = _initial_graph(dense, beta, cap)
+    near = NEAR_TIGHT * max(dense.top, 1e-12)
     match: np.ndarray | None = None
-    v: np.ndarray | None = None
     violation = 0.0
     while True:
         ri, cj = keys // m, keys % m
         w = dense.exact(ri, cj) + beta[ri]
-        if match is not None:
-            v = _cs_prices(ri, cj, w, match, cap)
+        v = None if match is None else _cs_prices(ri, cj, w, match, cap)
         if match is None or v is None:
-            match = _solve_matching(ri, cj, w, n_r, cap)
-            v = _cs_prices(ri, cj, w, match, cap)
-            if v is None:  # pragma: no cover - an optimal matching always has prices
-                raise AssignmentError("internal error: no dual prices for an optimal matching")
+            match, v = _solve_sparse(ri, cj, w, n_r, cap, warm)
         u = np.zeros(n_r)
         on = match >= 0
         u[on] = dense.exact(np.flatnonzero(on), match[on]) + beta[on] - v[match[on]]
-        scan = dense.scan(u - beta, v)
-        violation = scan.max_violation
-        if violation <= DUAL_TOLERANCE:
+        a = u - beta
+        margin = WARM_MARGIN * max(dense.top, 1e-12)
+        if pool is not None:
+            # Violated pairs among the auction's are found without a dense pass.
+            rc = pool[1] - u[pool[0] // m] - v[pool[0] % m]
+            violation = float(rc.max(initial=0.0))
+            if violation > DUAL_TOLERANCE:
+                keys = _unique(np.concatenate([keys, pool[0][rc > -near]]))
+                warm = np.maximum(u - margin - 2 * violation, 0.0) if violation <= margin else None
+                continue
+            pool = None
+        r, j, rc, complete = dense.sweep(a, v, -near, max(_POOL_PER_ROW * n_r, _POOL_MIN))
+        violation = float(rc.max(initial=0.0))
+        if complete and violation <= DUAL_TOLERANCE:
             break
-        gap = min(scan.row_gain, float(np.sum(cap * scan.col_gain)))
-        found = dense.sweep(
-            u - beta, v, -(gap + 10 * DUAL_TOLERANCE), limit=max(4 * keys.size, 200_000)
-        )
-        if found is not None:
-            extra = found[0] * m + found[1]
-        else:
-            extra = np.concatenate(
-                [
-                    scan.row_pairs[0] * m + scan.row_pairs[1],
-                    scan.col_pairs[0] * m + scan.col_pairs[1],
-                ]
-            )
-        grown = np.union1d(keys, extra)
+        grown = _unique(np.concatenate([keys, r * m + j]))
         # Violated pairs are never in the graph already (it satisfies its own
-        # prices), so each round grows it and the loop ends.
+        # prices), so each round adds one and the loop ends.
         if grown.size == keys.size:  # pragma: no cover
             raise AssignmentError("internal error: the certificate found no new pair to add")
         keys = grown
+        # Seed the next solve with these prices only when they are nearly right.
+        warm = np.maximum(u - margin - 2 * violation, 0.0) if violation <= margin else None
     picked = np.flatnonzero(match >= 0)
     return np.column_stack([rows[picked], match[picked]]).astype(np.int64), max(violation, 0.0)
 
 
 # ---------------------------------------------------------------------------
 # Reports
+
+
+def _count_blocking(
+    scores: np.ndarray,
+    allowed: np.ndarray | None,
+    pairs: np.ndarray,
+    mentee_floor: np.ndarray,
+    mentor_floor: np.ndarray,
+) -> int:
+    """Allowed unpaired (i, j) with s_ij above both floors, in chunks of rows.
+
+    The floors are scores (or 0 / inf), so when they survive a round trip through
+    the scores' own dtype the comparisons are exact in that dtype, with no float64
+    copy of the matrix.
+    """
+    n, m = scores.shape
+    dtype = scores.dtype if np.issubdtype(scores.dtype, np.floating) else np.dtype(np.float64)
+    lo_f, hi_f = mentee_floor.astype(dtype), mentor_floor.astype(dtype)
+    if not (np.array_equal(lo_f, mentee_floor) and np.array_equal(hi_f, mentor_floor)):
+        dtype = np.dtype(np.float64)
+        lo_f, hi_f = mentee_floor, mentor_floor
+    chunk = 128
+    block = np.empty((chunk, m), dtype=bool)
+    other = np.empty((chunk, m), dtype=bool)
+    blocking = 0
+    for s in range(0, n, chunk):
+        part = scores[s : s + chunk]
+        if part.dtype != dtype:
+            part = part.astype(dtype)
+        b, o = block[: part.shape[0]], other[: part.shape[0]]
+        np.greater(part, lo_f[s : s + chunk, None], out=b)
+        np.greater(part, hi_f, out=o)
+        b &= o
+        if allowed is not None:
+            b &= allowed[s : s + chunk]
+        sel = (pairs[:, 0] >= s) & (pairs[:, 0] < s + chunk)
+        blocking += int(np.count_nonzero(b)) - int(b[pairs[sel, 0] - s, pairs[sel, 1]].sum())
+    return blocking
 
 
 def assignment_report(
@@ -944,15 +1267,7 @@ def assignment_report(
     mentor_floor = np.full(m, np.inf)
     np.minimum.at(mentor_floor, pairs[:, 1], pair_s)
     mentor_floor = np.where(mentor_load < capacity, 0.0, mentor_floor)
-    blocking = 0
-    for s in range(0, n, 1024):
-        part = scores[s : s + 1024].astype(np.float64)
-        block = (part > mentee_floor[s : s + 1024, None]) & (part > mentor_floor[None, :])
-        if allowed is not None:
-            block &= allowed[s : s + 1024]
-        sel = (pairs[:, 0] >= s) & (pairs[:, 0] < s + 1024)
-        block[pairs[sel, 0] - s, pairs[sel, 1]] = False
-        blocking += int(block.sum())
+    blocking = _count_blocking(scores, allowed, pairs, mentee_floor, mentor_floor)
 
     loads, counts = np.unique(mentor_load, return_counts=True)
     groups_out: dict[int, GroupReport] = {}
