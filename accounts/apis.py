@@ -159,12 +159,6 @@ class ProfileInput(serializers.Serializer):
     )
     mentoring_style = serializers.ChoiceField(MentoringStyle.choices, required=False)
 
-    def validate_goals(self, value: dict[str, int]) -> dict[str, int]:
-        unknown = sorted(set(value) - set(Goal.values))
-        if unknown:
-            raise serializers.ValidationError(f"Unknown goal(s): {', '.join(unknown)}.")
-        return value
-
     def to_profile_data(self) -> dict[str, Any]:
         data = dict(self.validated_data)
         if "meeting_modes" in data:

@@ -156,10 +156,6 @@ def _demographics(profile: Profile) -> tuple[int | None, list[int], bool, bool]:
     return gender, ethnicities, demo.wants_same_gender, demo.wants_same_ethnicity
 
 
-def _modes(profile: Profile) -> list[str]:
-    return profile.meeting_modes
-
-
 STAGE_WISH: dict[str, str] = {
     MentorStagePreference.ANY: "any",
     MentorStagePreference.NEAR_PEER: "near_peer",
@@ -191,7 +187,7 @@ def to_mentee(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MenteeP
         },
         stage_wish=STAGE_WISH.get(profile.mentor_stage_preference, "any"),
         languages=[language.code for language in profile.languages.all()],
-        meeting_modes=_modes(profile),
+        meeting_modes=profile.meeting_modes,
         timezone=offsets(profile.timezone),
         institution=profile.institution_id or NONE,
         institution_pref=INSTITUTION_PREF.get(profile.institution_preference, "any"),
@@ -212,7 +208,7 @@ def to_mentor(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MentorP
         interests=[vocab.interest_index[i.pk] for i in profile.interests.all()],
         strengths=[GOALS.index(goal) for goal in profile.strengths if goal in GOALS],
         languages=[language.code for language in profile.languages.all()],
-        meeting_modes=_modes(profile),
+        meeting_modes=profile.meeting_modes,
         timezone=offsets(profile.timezone),
         institution=profile.institution_id or NONE,
         gender=gender,

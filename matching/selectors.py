@@ -40,10 +40,6 @@ class Recommendation:
     def percent(self) -> int:
         return round(100 * self.score)
 
-    @property
-    def places_left(self) -> int:
-        return max(self.mentor.capacity, 0)
-
 
 @dataclass(frozen=True)
 class Recommendations:

@@ -142,7 +142,8 @@ def notify(request: MentorRequest, event: str) -> None:
     notify_after_commit(request, event)
 
 
-def _close(request: MentorRequest, status: str, now: dt.datetime) -> None:
+def request_close(request: MentorRequest, status: str, now: dt.datetime) -> None:
+    """Close an open request: it gives back the student's slot. Caller holds the lock."""
     request.status = status
     request.slot = None
     request.closed_at = now
@@ -164,7 +165,8 @@ def _advance_batch(batch: Any, now: dt.datetime) -> MentorRequest | None:
     return following
 
 
-def _locked_request(request_id: int, **scope: Any) -> MentorRequest:
+def request_locked(request_id: int, **scope: Any) -> MentorRequest:
+    """The request, row-locked, if it matches ``scope`` (its mentee or mentor); else 404."""
     try:
         return MentorRequest.objects.select_for_update().get(pk=request_id, **scope)
     except MentorRequest.DoesNotExist as exc:
@@ -176,7 +178,7 @@ def _locked_request(request_id: int, **scope: Any) -> MentorRequest:
 @transaction.atomic
 def request_withdraw(*, mentee: User, request_id: int) -> MentorRequest:
     """The student takes back a request (and the ones queued after it in the batch)."""
-    request = _locked_request(request_id, mentee=mentee)
+    request = request_locked(request_id, mentee=mentee)
     if not request.is_open:
         raise ApplicationError("This request is already closed.")
     now = timezone.now()
@@ -184,9 +186,9 @@ def request_withdraw(*, mentee: User, request_id: int) -> MentorRequest:
         batch=request.batch, status=Status.QUEUED, rank__gt=request.rank
     )
     for other in later:
-        _close(other, Status.WITHDRAWN, now)
+        request_close(other, Status.WITHDRAWN, now)
         other.save(update_fields=["status", "slot", "closed_at"])
-    _close(request, Status.WITHDRAWN, now)
+    request_close(request, Status.WITHDRAWN, now)
     request.save(update_fields=["status", "slot", "closed_at"])
     return request
 
@@ -209,11 +211,11 @@ def request_decline(
         raise ApplicationError(
             "Suggest another mentor.", fields={"suggested_mentor": ["Not a mentor."]}
         )
-    request = _locked_request(request_id, mentor=mentor)
+    request = request_locked(request_id, mentor=mentor)
     if request.status not in (Status.PENDING, Status.INFO_REQUESTED):
         raise ApplicationError("This request is no longer waiting for your answer.")
     now = timezone.now()
-    _close(request, Status.DECLINED, now)
+    request_close(request, Status.DECLINED, now)
     request.responded_at = now
     request.decline_reason = reason
     request.decline_note = (note or "").strip()
@@ -229,7 +231,7 @@ def request_ask_info(*, mentor: User, request_id: int, question: str) -> Request
     """Instead of a bare yes or no, the mentor asks the student something."""
     if not (question or "").strip():
         raise ApplicationError("Write your question.", fields={"question": ["Required."]})
-    request = _locked_request(request_id, mentor=mentor)
+    request = request_locked(request_id, mentor=mentor)
     if request.status not in (Status.PENDING, Status.INFO_REQUESTED):
         raise ApplicationError("This request is no longer waiting for your answer.")
     request.status = Status.INFO_REQUESTED
@@ -243,7 +245,7 @@ def request_ask_info(*, mentor: User, request_id: int, question: str) -> Request
 def request_answer(*, mentee: User, request_id: int, answer: str) -> RequestMessage:
     if not (answer or "").strip():
         raise ApplicationError("Write your answer.", fields={"answer": ["Required."]})
-    request = _locked_request(request_id, mentee=mentee)
+    request = request_locked(request_id, mentee=mentee)
     if request.status != Status.INFO_REQUESTED:
         raise ApplicationError("The mentor has not asked anything on this request.")
     request.status = Status.PENDING
@@ -267,7 +269,7 @@ def requests_expire_due(*, now: dt.datetime | None = None) -> int:
                 continue
             if request.expires_at > now:
                 continue
-            _close(request, Status.EXPIRED, now)
+            request_close(request, Status.EXPIRED, now)
             request.save(update_fields=["status", "slot", "closed_at"])
             notify(request, "expired")
             _advance_batch(request.batch, now)

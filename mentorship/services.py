@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Profile, User
 from matching.models import MentorRequest
-from matching.services import _close, _locked_request, notify
+from matching.services import notify, request_close, request_locked
 
 from .exceptions import ApplicationError
 from .models import Mentorship
@@ -34,7 +34,7 @@ def mentor_place_claim(*, mentor: User) -> None:
 @transaction.atomic
 def request_accept(*, mentor: User, request_id: int) -> Mentorship:
     """Accept a request: claim a place, start the mentorship, tidy the student's batch."""
-    request = _locked_request(request_id, mentor=mentor)
+    request = request_locked(request_id, mentor=mentor)
     now = timezone.now()
     if request.status not in (MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED):
         raise ApplicationError("This request is no longer open.")
@@ -49,7 +49,7 @@ def request_accept(*, mentor: User, request_id: int) -> Mentorship:
             )  # fmt: skip
     except IntegrityError as exc:
         raise ApplicationError("You already mentor this student.") from exc
-    _close(request, MentorRequest.Status.ACCEPTED, now)
+    request_close(request, MentorRequest.Status.ACCEPTED, now)
     request.responded_at = now
     request.save(update_fields=["status", "slot", "closed_at", "responded_at"])
     notify(request, "accepted")
@@ -57,6 +57,6 @@ def request_accept(*, mentor: User, request_id: int) -> Mentorship:
         for other in MentorRequest.objects.select_for_update().filter(
             batch=request.batch, status__in=MentorRequest.OPEN
         ):
-            _close(other, MentorRequest.Status.WITHDRAWN, now)
+            request_close(other, MentorRequest.Status.WITHDRAWN, now)
             other.save(update_fields=["status", "slot", "closed_at"])
     return mentorship

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from accounts.choices import Role, Stage
+from accounts.choices import Role
 from accounts.models import Profile
 from matching.models import MentorRequest
 from mentorship.models import Mentorship
@@ -16,23 +16,6 @@ def api(user=None):
     if user is not None:
         client.force_authenticate(user)
     return client
-
-
-@pytest.fixture
-def mentors(school):
-    return [
-        UserFactory(
-            role=Role.PHYSICIAN,
-            full_name=f"Mentor {n}",
-            profile={
-                "institution": school,
-                "stage": Stage.ATTENDING_MID,
-                "capacity": 1,
-                "accepting_mentees": True,
-            },
-        )
-        for n in range(3)
-    ]
 
 
 def send(student, mentors, **extra):
@@ -119,6 +102,7 @@ def test_outsiders_get_404_on_a_request(student, other_student, outsider, mentor
 
 
 def test_a_full_mentor_gets_a_clear_400_and_nothing_changes(student, other_student, mentors):
+    Profile.objects.filter(user=mentors[0]).update(capacity=1)
     a = send(student, mentors[:1]).json()[0]
     b = send(other_student, mentors[:1]).json()[0]
     assert api(mentors[0]).post(reverse("api:request_accept", args=[a["id"]])).status_code == 201

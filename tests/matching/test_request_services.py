@@ -18,23 +18,6 @@ pytestmark = pytest.mark.django_db
 Status = MentorRequest.Status
 
 
-@pytest.fixture
-def mentors(school):
-    return [
-        UserFactory(
-            role=Role.PHYSICIAN,
-            full_name=f"Mentor {n}",
-            profile={
-                "institution": school,
-                "stage": Stage.ATTENDING_MID,
-                "capacity": 2,
-                "accepting_mentees": True,
-            },
-        )
-        for n in range(4)
-    ]
-
-
 def send(student, mentors, **kwargs):
     return services.request_send(
         mentee=student, mentors=mentors, expectations="Monthly calls about research.", **kwargs

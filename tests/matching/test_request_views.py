@@ -1,30 +1,13 @@
 import pytest
 from django.urls import reverse
 
-from accounts.choices import Role, Stage
+from accounts.choices import Role
 from matching.models import MentorRequest
 from mentorship.models import Mentorship
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def mentors(school):
-    return [
-        UserFactory(
-            role=Role.PHYSICIAN,
-            full_name=f"Mentor {n}",
-            profile={
-                "institution": school,
-                "stage": Stage.ATTENDING_MID,
-                "capacity": 2,
-                "accepting_mentees": True,
-            },
-        )
-        for n in range(2)
-    ]
 
 
 def post_request(student, mentors):
@@ -120,3 +103,28 @@ def test_dashboards_show_the_team_open_requests_and_waiting_inbox(student, mento
     assert "1 request waiting for your answer" in mentor_page
     assert "0 of 2 places taken" in mentor_page
     assert "Maya Student" in client_for(mentors[0]).get(reverse("home")).content.decode()
+
+
+def test_inbox_page_uses_the_same_number_of_queries_for_1_and_6_requests(
+    physician, school, django_assert_max_num_queries
+):
+    from accounts.models import Profile
+    from matching import services
+
+    Profile.objects.filter(user=physician).update(capacity=20)
+
+    def ask(times):
+        for _ in range(times):
+            student = UserFactory(role=Role.STUDENT, profile={"institution": school})
+            services.request_send(mentee=student, mentors=[physician], expectations="Monthly.")
+
+    client = client_for(physician)
+    ask(1)
+    with django_assert_max_num_queries(30) as one:
+        page = client.get(reverse("matching:inbox")).content.decode()
+    baseline = len(one.captured_queries)  # read now: the next request resets the log
+    assert page.count('class="card" id="request-') == 1
+    ask(5)
+    with django_assert_max_num_queries(baseline):
+        page = client.get(reverse("matching:inbox")).content.decode()
+    assert page.count('class="card" id="request-') == 6

@@ -73,7 +73,7 @@ def test_production_passes_check_deploy_with_zero_warnings():
     assert "no issues" in result.stdout
 
 
-def test_production_serves_secure_headers_and_hides_the_api_docs(settings):
+def test_responses_carry_the_security_headers():
     from django.test import Client, override_settings
 
     with override_settings(SECURE_SSL_REDIRECT=False, DEBUG=False):
