@@ -335,6 +335,24 @@ class ConflictOfInterest(models.Model):
         return self.description
 
 
+class Notification(models.Model):
+    """An in-app notice: the same events as the emails, listed with an unread count."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return f"Notification {self.kind} for {self.user_id}"
+
+
 @dataclass(frozen=True)
 class CompletenessItem:
     key: str

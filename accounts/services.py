@@ -32,6 +32,7 @@ from .models import (
     ConflictOfInterest,
     Demographics,
     Institution,
+    Notification,
     Profile,
     User,
     validate_timezone,
@@ -300,3 +301,10 @@ def conflict_remove(*, mentor: User, conflict_id: int) -> None:
     deleted, _ = ConflictOfInterest.objects.filter(mentor=mentor, pk=conflict_id).delete()
     if not deleted:
         raise ApplicationError("That conflict of interest no longer exists.")
+
+
+def notification_create(*, user_id: int, kind: str, message: str, url: str = "") -> Notification:
+    """Add an in-app notice for one person (shown with an unread count in the header)."""
+    return Notification.objects.create(
+        user_id=user_id, kind=kind, message=message[:300], url=url[:300]
+    )

@@ -74,6 +74,8 @@ class MentorRequest(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Reminders sent to the mentor while the request waits (day 3, day 7, ...).
+    nudges_sent = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -133,3 +135,23 @@ class RequestMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Message on request {self.request_id}"
+
+
+class Bookmark(models.Model):
+    """A mentor a student saved to come back to."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="bookmarked_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "mentor"], name="one_bookmark_per_mentor"),
+            models.CheckConstraint(condition=~Q(user=models.F("mentor")), name="bookmark_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bookmark {self.user_id}→{self.mentor_id}"

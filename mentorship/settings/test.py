@@ -18,4 +18,7 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not shared-cache memory: real workers and live servers run in other threads,
     # and in-memory SQLite locks whole tables between connections instead of waiting.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+    # TEST_DB_FILE lets two test runs on one checkout keep out of each other's way.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": env_str("TEST_DB_FILE", str(VAR_DIR / "test-db.sqlite3"))  # noqa: F405
+    }
