@@ -13,8 +13,10 @@ _docs_permission = AllowAny if settings.API_DOCS_PUBLIC else IsAdminUser
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("mentors/<int:profile_id>/", views.mentor_detail, name="mentor_detail"),
     path("accounts/", include("accounts.urls")),
     path("matching/", include("matching.urls")),
+    path("mentorships/", include("mentorship.relationship_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mentorship.api_urls")),
     path(
