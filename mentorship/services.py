@@ -180,7 +180,7 @@ def _clean_date(value: Any, field: str, errors: dict[str, list[str]]) -> dt.date
 
 @transaction.atomic
 def agreement_update(*, user: User, mentorship_id: int, data: Mapping[str, Any]) -> Agreement:
-    """Change the agreement. A real change asks both to sign again; the editor signs it."""
+    """Change the agreement. A real change clears both signatures: both sign the new text."""
     mentorship = _locked_for_party(user, mentorship_id)
     agreement = Agreement.objects.select_for_update().get(mentorship=mentorship)
     errors: dict[str, list[str]] = {}
@@ -225,9 +225,8 @@ def agreement_update(*, user: User, mentorship_id: int, data: Mapping[str, Any])
     if goals is not None:
         changed = _goals_replace(mentorship, goal_rows) or changed
     if changed:
-        now = timezone.now()
-        agreement.mentee_signed_at = now if user.pk == mentorship.mentee_id else None
-        agreement.mentor_signed_at = now if user.pk == mentorship.mentor_id else None
+        agreement.mentee_signed_at = None
+        agreement.mentor_signed_at = None
         agreement.save()
         _tell(mentorship, mentorship.other_party_id(user.pk), "agreement_to_sign")
     return agreement

@@ -68,6 +68,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "mentorship.context_processors.site",
+                "mentorship.context_processors.notifications",
             ],
         },
     }
@@ -171,6 +172,10 @@ SPECTACULAR_SETTINGS = {
         "MentoringStyleEnum": "accounts.choices.MentoringStyle",
         "MeetingModeEnum": "accounts.choices.MeetingMode",
         "DeclineReasonEnum": "matching.models.MentorRequest.DeclineReason",
+        "RequestStatusEnum": "matching.models.MentorRequest.Status",
+        "MentorshipStatusEnum": "mentorship.models.Mentorship.Status",
+        "CheckInStatusEnum": "mentorship.models.CheckIn.Status",
+        "CadenceEnum": "matching.models.MentorRequest.Cadence",
     },
 }
 
@@ -199,6 +204,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # scans find what fell due (including during downtime) and act on it once.
 CELERY_BEAT_SCHEDULE = {
     "expire-mentor-requests": {"task": "matching.tasks.expire_requests", "schedule": 15 * 60},
+    "nudge-mentor-requests": {"task": "matching.tasks.nudge_requests", "schedule": 15 * 60},
 }
 MENTOR_REQUEST_EXPIRY_DAYS = env_int("MENTOR_REQUEST_EXPIRY_DAYS", 14)
 

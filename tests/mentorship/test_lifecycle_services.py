@@ -77,7 +77,7 @@ def test_changing_a_signed_agreement_asks_both_to_sign_again(pair, student, phys
         },
     )
     assert agreement.cadence == "biweekly"
-    assert agreement.mentor_signed_at is not None and agreement.mentee_signed_at is None
+    assert agreement.mentor_signed_at is None and agreement.mentee_signed_at is None
     assert Goal.objects.filter(mentorship=pair).count() == 2  # "Research" dropped
     assert Goal.objects.get(pk=goal.pk).target_date == TOMORROW
 
