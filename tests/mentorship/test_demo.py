@@ -1,6 +1,6 @@
 import pytest
 from django.core.management import call_command
-from django.db.models import Count
+from django.db.models import Count, F
 
 from accounts.choices import Role, Stage
 from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, build_people
@@ -67,3 +67,46 @@ def test_demo_population_is_deterministic():
     ]
     _, other = build_people(seed=7)
     assert [p.email for p in first] != [p.email for p in other]
+
+
+def test_demo_relationships_tell_each_login_a_story_and_keep_the_invariants():
+    from django.utils import timezone
+
+    from matching.models import MentorRequest
+    from mentorship.models import CheckIn, Feedback, Mentorship
+
+    call_command("seed_demo", "--quiet")
+    maya = Mentorship.objects.get(mentee__email="student@northlake.example")
+    assert maya.mentor.email == "physician@northlake.example"
+    assert maya.agreement.is_signed
+    assert maya.checkins.filter(status="scheduled", scheduled_at__gt=timezone.now()).exists()
+    assert MentorRequest.objects.filter(
+        mentee__email="student@northlake.example",
+        mentor__email="resident@northlake.example",
+        status="pending",
+    ).exists()
+    assert MentorRequest.objects.filter(
+        mentor__email="physician@northlake.example", status="pending"
+    ).exists()
+    daniel_mentees = Mentorship.objects.filter(mentor__email="resident@northlake.example")
+    assert daniel_mentees.filter(agreement__mentor_signed_at__isnull=True).exists()
+    assert Mentorship.objects.filter(status="ended").count() >= 10
+    assert Feedback.objects.count() >= 10
+    assert CheckIn.objects.filter(status="completed").count() > 100
+    # Places taken always equal the live mentorships, and never exceed capacity.
+    live = dict(
+        Mentorship.objects.filter(status__in=Mentorship.LIVE)
+        .values_list("mentor_id")
+        .annotate(n=Count("pk"))
+    )
+    for profile in Profile.objects.filter(active_mentees__gt=0) | Profile.objects.filter(
+        user_id__in=live
+    ):
+        assert profile.active_mentees == live.get(profile.user_id, 0) <= profile.capacity
+    # Never a mentorship across schools in the demo.
+    assert not Mentorship.objects.exclude(
+        mentee__profile__institution=F("mentor__profile__institution")
+    ).exists()
+    count = Mentorship.objects.count()
+    call_command("seed_demo", "--quiet")
+    assert Mentorship.objects.count() == count

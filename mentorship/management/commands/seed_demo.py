@@ -4,10 +4,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+from mentorship.demo import seed_relationships
 
 
 class Command(BaseCommand):
-    help = "Load the demo schools (deterministic and idempotent) and print the demo logins."
+    help = (
+        "Load the demo schools and their mentoring activity (deterministic and idempotent) "
+        "and print the demo logins."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=2026)
@@ -16,9 +20,13 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: Any) -> None:
         started = time.perf_counter()
         result = seed_demo(seed=options["seed"])
+        pairs = seed_relationships(seed=options["seed"])
         elapsed = time.perf_counter() - started
         if result.created:
-            self.stdout.write(f"Demo data: created {result.created} people in {elapsed:.1f} s.")
+            self.stdout.write(
+                f"Demo data: created {result.created} people and {pairs} mentorships "
+                f"in {elapsed:.1f} s."
+            )
         else:
             self.stdout.write(f"Demo data already present ({result.existing} people).")
         if not options["quiet"]:
