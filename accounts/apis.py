@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,7 +33,7 @@ from .choices import (
     Offer,
     Stage,
 )
-from .models import Institution, Interest, Language, Profile, Specialty, User
+from .models import Institution, Interest, Language, Notification, Profile, Specialty, User
 
 ERROR = inline_serializer(
     "Error",
@@ -370,3 +376,78 @@ class TokenApi(APIView):
             raise ApplicationError("Email or password is incorrect.")
         token, _ = Token.objects.get_or_create(user=user)
         return Response(self.Output({"token": token.key}).data, status=status.HTTP_200_OK)
+
+
+class NotificationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "message", "url", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationListOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = NotificationOutput(many=True)
+
+
+class NotificationReadAllOutput(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications were unread.")
+    unread_count = serializers.IntegerField()
+
+
+ERRORS_404 = {**ERRORS_4XX, 404: OpenApiResponse(ERROR, "Not found")}
+
+
+class NotificationListApi(APIView):
+    """My in-app notifications, newest first, with how many are unread."""
+
+    @extend_schema(
+        operation_id="notification_list",
+        parameters=[OpenApiParameter("page", int, description="Page number (50 per page)")],
+        responses={200: NotificationListOutput, 404: OpenApiResponse(ERROR), **ERRORS_4XX},
+    )
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        paginator = PageNumberPagination()
+        rows = paginator.paginate_queryset(
+            selectors.notification_list(user=user), request, view=self
+        )
+        return Response(
+            NotificationListOutput(
+                {
+                    "count": paginator.page.paginator.count if paginator.page else 0,
+                    "unread_count": selectors.notification_unread_count(user=user),
+                    "next": paginator.get_next_link(),
+                    "previous": paginator.get_previous_link(),
+                    "results": rows,
+                }
+            ).data
+        )
+
+
+class NotificationReadApi(APIView):
+    @extend_schema(
+        operation_id="notification_read",
+        request=None,
+        responses={200: NotificationOutput, **ERRORS_404},
+    )
+    def post(self, request: Request, notification_id: int) -> Response:
+        notification = services.notification_mark_read(
+            user=_user(request), notification_id=notification_id
+        )
+        return Response(NotificationOutput(notification).data)
+
+
+class NotificationReadAllApi(APIView):
+    @extend_schema(
+        operation_id="notification_read_all",
+        request=None,
+        responses={200: NotificationReadAllOutput, **ERRORS_4XX},
+    )
+    def post(self, request: Request) -> Response:
+        marked = services.notification_mark_all_read(user=_user(request))
+        unread = selectors.notification_unread_count(user=_user(request))
+        return Response(NotificationReadAllOutput({"marked": marked, "unread_count": unread}).data)

@@ -13,6 +13,7 @@ from .models import (
     Institution,
     Interest,
     Language,
+    Notification,
     Profile,
     Specialty,
     User,
@@ -109,3 +110,12 @@ def coordinator_institution_summary(*, user: User) -> dict[str, object]:
         .order_by("stage")
     )
     return {"institution": profile.institution, "counts": counts, "by_stage": by_stage}
+
+
+def notification_list(*, user: User) -> QuerySet[Notification]:
+    """The person's own in-app notices, newest first."""
+    return Notification.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from mentorship.exceptions import ApplicationError
@@ -307,4 +308,23 @@ def notification_create(*, user_id: int, kind: str, message: str, url: str = "")
     """Add an in-app notice for one person (shown with an unread count in the header)."""
     return Notification.objects.create(
         user_id=user_id, kind=kind, message=message[:300], url=url[:300]
+    )
+
+
+def notification_mark_read(*, user: User, notification_id: int) -> Notification:
+    """Mark one of the person's notices read (again is a no-op); 404 for anyone else's."""
+    notification = Notification.objects.filter(user=user, pk=notification_id).first()
+    if notification is None:
+        raise Http404("No such notification.")
+    if notification.read_at is None:
+        now = timezone.now()
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=now)
+        notification.read_at = now
+    return notification
+
+
+def notification_mark_all_read(*, user: User) -> int:
+    """Mark every unread notice of the person read; returns how many changed."""
+    return Notification.objects.filter(user=user, read_at__isnull=True).update(
+        read_at=timezone.now()
     )
