@@ -111,8 +111,10 @@ def mentorship_start(
     Goal.objects.bulk_create(
         [Goal(mentorship=mentorship, title=labels[g]) for g in goals if g in labels][:MAX_GOALS]
     )
+    # In the app only: the student's "accepted" email already points to the agreement,
+    # and the mentor has just accepted on the site.
     for person_id in (mentee_id, mentor.pk):
-        _tell(mentorship, person_id, "agreement_to_sign")
+        _tell(mentorship, person_id, "agreement_to_sign", email=False)
     return mentorship
 
 
@@ -137,7 +139,12 @@ def _party(user: User, prefix: str = "") -> Q:
 
 
 def _tell(
-    mentorship: Mentorship, recipient_id: int, event: str, checkin: CheckIn | None = None
+    mentorship: Mentorship,
+    recipient_id: int,
+    event: str,
+    checkin: CheckIn | None = None,
+    *,
+    email: bool = True,
 ) -> None:
     """In-app notice now (rolled back with the change), email after commit, ids only."""
     from .notifications import EVENTS, event_message
@@ -150,6 +157,8 @@ def _tell(
         message=event_message(mentorship, recipient_id, event, checkin),
         url=_url(url_name, mentorship),
     )
+    if not email:
+        return
     mentorship_id = mentorship.pk
     ids = {"checkin": checkin.pk} if checkin is not None else None
     transaction.on_commit(
