@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
+from django.views.generic import RedirectView
 
 from . import views
 from .forms import EmailLoginForm
@@ -74,5 +75,10 @@ urlpatterns = [
         views.conflict_delete,
         name="conflict_delete",
     ),
-    path("mentors/<int:profile_id>/", views.mentor_detail, name="mentor_detail"),
+    # Moved to /mentors/<id>/ (served by mentorship, as it shows the track record).
+    path(
+        "mentors/<int:profile_id>/",
+        RedirectView.as_view(pattern_name="mentor_detail", permanent=True),
+        name="mentor_detail",
+    ),
 ]

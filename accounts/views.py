@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
-from .choices import Goal, Role
+from .choices import Role
 from .forms import (
     AboutForm,
     ConflictForm,
@@ -210,20 +210,3 @@ def conflict_delete(request: HttpRequest, conflict_id: int) -> HttpResponse:
         raise Http404(error.message) from error
     messages.success(request, "Conflict of interest removed.")
     return redirect(reverse("accounts:profile_step", args=["mentor"]) + "#conflicts")
-
-
-@login_required
-def mentor_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    profile = selectors.public_mentor_profile(viewer=user, profile_id=profile_id)
-    goal_labels = dict(Goal.choices)
-    return render(
-        request,
-        "accounts/mentor_detail.html",
-        {
-            "mentor": profile,
-            "strengths": [goal_labels[g] for g in profile.strengths if g in goal_labels],
-            "places_open": max(profile.capacity - profile.active_mentees, 0),
-        },
-    )

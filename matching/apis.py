@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.paginator import Page
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from accounts.apis import ERROR, ERRORS_4XX, InstitutionSerializer
@@ -278,3 +282,158 @@ class RequestAnswerApi(APIView):
         services.request_answer(mentee=_user(request), request_id=request_id,
                                 answer=serializer.validated_data["answer"])  # fmt: skip
         return _fresh(request, request_id)
+
+
+class SpecialtyName(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+
+
+class ResponseFigures(serializers.Serializer):
+    """How a mentor answers requests; figures are null until there are 3 to go on."""
+
+    answered = serializers.IntegerField(help_text="Sent requests the mentor responded to.")
+    unanswered = serializers.IntegerField(help_text="Sent requests that expired unanswered.")
+    rate_percent = serializers.IntegerField(allow_null=True)
+    median_days = serializers.IntegerField(allow_null=True)
+    usually_responds = serializers.CharField(help_text='e.g. "Usually responds in 2 days"; or ""')
+
+
+class CardMentor(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Profile id, as in /api/v1/mentors/{id}/.")
+    display_name = serializers.CharField(source="user.display_name")
+    role = serializers.CharField(source="user.role")
+    stage = serializers.IntegerField(allow_null=True)
+    stage_label = serializers.CharField()
+    headline = serializers.CharField()
+    institution = InstitutionSerializer(allow_null=True)
+    specialties = SpecialtyName(many=True, source="specialties.all")
+    accepting_mentees = serializers.BooleanField()
+    capacity = serializers.IntegerField()
+
+
+class MentorCardOutput(serializers.Serializer):
+    mentor = CardMentor()
+    fit_score = serializers.FloatField(
+        source="score", allow_null=True,
+        help_text="Fit in [0, 1] for you; null when you are not looking for a mentor.",
+    )  # fmt: skip
+    reasons = serializers.ListField(child=serializers.CharField(), help_text="Top 3 reasons.")
+    excluded_by = serializers.ListField(
+        child=serializers.CharField(), help_text="Why you cannot ask this mentor now, if so."
+    )
+    places_open = serializers.IntegerField()
+    open_now = serializers.BooleanField()
+    saved = serializers.BooleanField()
+    response = ResponseFigures()
+
+
+class MentorCardPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    by_fit = serializers.BooleanField(help_text="Ranked by fit for you (students and residents).")
+    results = MentorCardOutput(many=True)
+
+
+class SavedMentorPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = MentorCardOutput(many=True)
+
+
+def _page_links(request: Request, page: Page) -> dict[str, Any]:
+    url = request.build_absolute_uri()
+    return {
+        "count": page.paginator.count,
+        "next": replace_query_param(url, "page", page.next_page_number())
+        if page.has_next()
+        else None,
+        "previous": replace_query_param(url, "page", page.previous_page_number())
+        if page.has_previous()
+        else None,
+        "results": page.object_list,
+    }
+
+
+PAGE_PARAMETER = OpenApiParameter("page", int, description="Page number (20 per page)")
+
+
+class MentorListApi(APIView):
+    """Browse every mentor matching the filters, 20 per page.
+
+    Students and residents get them ranked by fit (mentors they can ask now first),
+    each with its top reasons; anyone else gets mentors with a free place first, then
+    by name, without a fit score.
+    """
+
+    @extend_schema(
+        operation_id="mentor_list",
+        parameters=[
+            PAGE_PARAMETER,
+            *[
+                OpenApiParameter(name, str, required=False)
+                for name in MentorFilter.base_filters
+                if name != "accepting_only"
+            ],
+            OpenApiParameter(
+                "accepting_only",
+                str,
+                enum=["true", "false"],
+                description="true (default): only mentors accepting now with a free place",
+            ),
+        ],
+        responses={200: MentorCardPage, **ERRORS_4XX},
+    )
+    def get(self, request: Request) -> Response:
+        params = request.query_params.dict()
+        page = params.pop("page", "1")
+        browse = selectors.browse_mentors(user=_user(request), filters=params, page=page)
+        data = {**_page_links(request, browse.page), "by_fit": browse.by_fit}
+        return Response(MentorCardPage(data).data)
+
+
+class BookmarkListCreateApi(APIView):
+    """Your saved mentors (only you see them), and saving one."""
+
+    class BookmarkInput(serializers.Serializer):
+        mentor = serializers.IntegerField(help_text="The mentor's profile id.")
+
+    @extend_schema(
+        operation_id="bookmark_list",
+        parameters=[PAGE_PARAMETER],
+        responses={200: SavedMentorPage, **ERRORS_4XX},
+    )
+    def get(self, request: Request) -> Response:
+        page = selectors.saved_mentors(user=_user(request), page=request.query_params.get("page"))
+        return Response(SavedMentorPage(_page_links(request, page)).data)
+
+    @extend_schema(
+        operation_id="bookmark_add",
+        request=BookmarkInput,
+        responses={
+            201: OpenApiResponse(MentorCardOutput, "Saved"),
+            200: OpenApiResponse(MentorCardOutput, "Already saved"),
+            **ERRORS_4XX,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.BookmarkInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        profile_id = serializer.validated_data["mentor"]
+        _, created = services.bookmark_add(user=user, mentor_profile_id=profile_id)
+        card = selectors.mentor_card(user=user, mentor_profile_id=profile_id)
+        return Response(MentorCardOutput(card).data, status=201 if created else 200)
+
+
+class BookmarkDeleteApi(APIView):
+    @extend_schema(
+        operation_id="bookmark_remove",
+        request=None,
+        responses={204: OpenApiResponse(description="Not saved (any more)"), **ERRORS_4XX},
+    )
+    def delete(self, request: Request, profile_id: int) -> Response:
+        services.bookmark_remove(user=_user(request), mentor_profile_id=profile_id)
+        return Response(status=204)

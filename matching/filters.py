@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from accounts.choices import MeetingMode, SpecialtyFamily, Stage
 from accounts.models import Institution, Interest, Language, Profile, Specialty
@@ -104,4 +104,7 @@ class MentorFilter(django_filters.FilterSet):
         return qs.filter(Q(**{MODE_FIELDS[MeetingMode(value)]: True}))
 
     def filter_accepting(self, qs: QuerySet[Profile], name: str, value: str) -> QuerySet:
-        return qs.filter(accepting_mentees=True) if value != "false" else qs
+        if value == "false":
+            return qs
+        # "Accepting now" means a free place too: a full mentor cannot take anyone.
+        return qs.filter(accepting_mentees=True, active_mentees__lt=F("capacity"))

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db.models import QuerySet
+from django.core.paginator import Page, Paginator
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 
+from accounts.choices import MENTOR_ROLES
 from accounts.models import Profile, User
-from accounts.selectors import public_mentor_profiles
+from accounts.selectors import public_mentor_profile, public_mentor_profiles
 from mentorship.exceptions import ApplicationError
 
 from .adapters import build_cohort
@@ -18,7 +34,7 @@ from .engine.explain import explain
 from .engine.rank import top_k, top_k_from_row
 from .engine.scoring import build_model, feasibility, score_matrix
 from .filters import MentorFilter
-from .models import MentorRequest
+from .models import Bookmark, MentorRequest
 
 # Rules that only say "not now": worth showing when the student asks to see everyone.
 CAPACITY_RULES = {"not_accepting", "full"}
@@ -155,3 +171,243 @@ def request_for_party(*, user: User, request_id: int) -> MentorRequest:
         )
     except MentorRequest.DoesNotExist as exc:
         raise Http404("No such request.") from exc
+
+
+# A median over fewer answers says more about luck than about the mentor.
+MIN_ANSWERED = 3
+
+
+@dataclass(frozen=True)
+class ResponseStats:
+    """How a mentor answers requests.
+
+    ``answered``: sent requests the mentor responded to (accepted, declined or asked
+    a question); ``unanswered``: sent requests that expired without a response.
+    Requests withdrawn before an answer, and those still waiting, count for neither.
+    """
+
+    answered: int = 0
+    unanswered: int = 0
+    median: dt.timedelta | None = None
+
+    @property
+    def decided(self) -> int:
+        return self.answered + self.unanswered
+
+    @property
+    def rate_percent(self) -> int | None:
+        if self.decided < MIN_ANSWERED:
+            return None
+        return round(100 * self.answered / self.decided)
+
+    @property
+    def median_days(self) -> int | None:
+        """Whole days, at least 1; None until there are enough answers to say."""
+        if self.answered < MIN_ANSWERED or self.median is None:
+            return None
+        return max(1, int(self.median / dt.timedelta(days=1) + 0.5))  # half a day rounds up
+
+    @property
+    def usually_responds(self) -> str:
+        if self.median_days is None:
+            return ""
+        if self.median is not None and self.median <= dt.timedelta(days=1):
+            return "Usually responds within a day"
+        return f"Usually responds in {self.median_days} days"
+
+
+def response_stats(*, viewer: User, mentor_ids: Iterable[int]) -> dict[int, ResponseStats]:
+    """Response rate and median response time per mentor (user id), in two queries.
+
+    Public figures about mentors: any signed-in viewer may see them. The median is
+    computed in the database (the middle one or two answers of each mentor, found
+    with window functions), so the rows read never grow with a mentor's history.
+    """
+    ids = list(set(mentor_ids))
+    if not ids:
+        return {}
+    sent = MentorRequest.objects.filter(mentor_id__in=ids, sent_at__isnull=False)
+    counts = {
+        row["mentor_id"]: row
+        for row in sent.values("mentor_id").annotate(
+            answered=Count("pk", filter=Q(responded_at__isnull=False)),
+            unanswered=Count(
+                "pk",
+                filter=Q(responded_at__isnull=True, status=MentorRequest.Status.EXPIRED),
+            ),
+        )
+    }
+    wait = ExpressionWrapper(F("responded_at") - F("sent_at"), output_field=DurationField())
+    middle = (
+        sent.filter(responded_at__isnull=False)
+        .annotate(
+            wait=wait,
+            position=Window(RowNumber(), partition_by=F("mentor_id"), order_by=[wait.asc()]),
+            total=Window(Count("pk"), partition_by=F("mentor_id")),
+        )
+        # Rows (n+1)//2 and (n+2)//2: the middle one when n is odd, the middle two when even.
+        .filter(
+            position__gte=ExpressionWrapper((F("total") + 1) / 2, output_field=IntegerField()),
+            position__lte=ExpressionWrapper((F("total") + 2) / 2, output_field=IntegerField()),
+        )
+        .values_list("mentor_id", "wait")
+    )
+    waits: dict[int, list[dt.timedelta]] = {}
+    for mentor_id, value in middle:
+        waits.setdefault(mentor_id, []).append(value)
+    stats = {}
+    for mentor_id in ids:
+        row = counts.get(mentor_id, {})
+        middle_waits = waits.get(mentor_id)
+        stats[mentor_id] = ResponseStats(
+            answered=row.get("answered", 0),
+            unanswered=row.get("unanswered", 0),
+            median=sum(middle_waits, dt.timedelta()) / len(middle_waits) if middle_waits else None,
+        )
+    return stats
+
+
+def saved_mentor_ids(*, user: User, mentor_ids: Iterable[int]) -> set[int]:
+    """Which of these mentors (user ids) this person saved: one query."""
+    return set(
+        Bookmark.objects.filter(user=user, mentor_id__in=list(mentor_ids)).values_list(
+            "mentor_id", flat=True
+        )
+    )
+
+
+BROWSE_PAGE_SIZE = 20
+CARD_REASONS = 3
+
+
+@dataclass(frozen=True)
+class MentorCard:
+    """One mentor as a browse or saved-list card."""
+
+    mentor: Profile
+    response: ResponseStats
+    saved: bool
+    score: float | None = None
+    reasons: list[str] = field(default_factory=list)
+    excluded_by: list[str] = field(default_factory=list)
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.score is None else round(100 * self.score)
+
+    @property
+    def places_open(self) -> int:
+        return max(self.mentor.capacity - self.mentor.active_mentees, 0)
+
+    @property
+    def open_now(self) -> bool:
+        return self.mentor.accepting_mentees and self.places_open > 0
+
+    @property
+    def can_request(self) -> bool:
+        return self.open_now and not self.excluded_by
+
+
+@dataclass(frozen=True)
+class MentorBrowse:
+    page: Page[MentorCard]
+    filters: MentorFilter
+    by_fit: bool  # ranked by the engine's fit for this viewer; else open places first, by name
+
+
+def _cards(
+    user: User, profiles: list[Profile], ranked: dict[int, tuple[float, list[str], list[str]]]
+) -> list[MentorCard]:
+    """Cards for one page: response figures and saved flags in three queries."""
+    mentor_ids = [p.user_id for p in profiles]
+    stats = response_stats(viewer=user, mentor_ids=mentor_ids)
+    saved = saved_mentor_ids(user=user, mentor_ids=mentor_ids)
+    cards = []
+    for profile in profiles:
+        score, reasons, excluded = ranked.get(profile.pk, (None, [], []))
+        cards.append(
+            MentorCard(
+                mentor=profile,
+                response=stats.get(profile.user_id, ResponseStats()),
+                saved=profile.user_id in saved,
+                score=score,
+                reasons=reasons,
+                excluded_by=excluded,
+            )
+        )
+    return cards
+
+
+def _holding(page: Page[Any], cards: list[MentorCard]) -> Page[MentorCard]:
+    """The same page (number, count, neighbours) holding cards instead of rows."""
+    return Page(cards, page.number, page.paginator)
+
+
+def browse_mentors(
+    *,
+    user: User,
+    filters: Mapping[str, Any] | None = None,
+    page: int | str | None = 1,
+    per_page: int = BROWSE_PAGE_SIZE,
+) -> MentorBrowse:
+    """Every mentor matching the filters, a page at a time, in a fixed number of queries.
+
+    A student or resident sees them ranked by the engine's fit against the whole
+    filtered pool, mentors they could ask now first, each with its top reasons.
+    Anyone else (a physician or coordinator looking around) gets mentors with an
+    open place first, then by name, and no fit score.
+    """
+    mentor_filter, pool = _mentor_pool(user, filters or {})
+    if not user.can_be_mentee:
+        open_now = Case(
+            When(accepting_mentees=True, active_mentees__lt=F("capacity"), then=Value(1)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        ordered = pool.annotate(open_now=open_now).order_by("-open_now", "user__full_name", "pk")
+        rows = Paginator(ordered, per_page).get_page(page)
+        cards = _cards(user, list(rows.object_list), {})
+        return MentorBrowse(page=_holding(rows, cards), filters=mentor_filter, by_fit=False)
+
+    cohort = build_cohort(Profile.objects.filter(user=user), pool)
+    if not cohort.mentors:
+        empty: Page[MentorCard] = Paginator([], per_page).get_page(page)
+        return MentorBrowse(page=empty, filters=mentor_filter, by_fit=True)
+    model = build_model(cohort.encoded)
+    scores = score_matrix(model, rows=np.array([0]))[0]
+    allowed = feasibility(cohort.encoded, rows=np.array([0]))[0]
+    # Mentors the student could ask now first, then by fit; the index breaks ties.
+    order = np.lexsort((np.arange(scores.size), -scores, ~allowed))
+    indices = Paginator([int(i) for i in order], per_page).get_page(page)
+    ranked = {}
+    for index in indices.object_list:
+        why = explain(model, 0, index)
+        ranked[cohort.mentors[index].pk] = (why.score, why.reasons[:CARD_REASONS], why.excluded_by)
+    cards = _cards(user, [cohort.mentors[i] for i in indices.object_list], ranked)
+    return MentorBrowse(page=_holding(indices, cards), filters=mentor_filter, by_fit=True)
+
+
+def saved_mentors(*, user: User, page: int | str | None = 1) -> Page[MentorCard]:
+    """The mentors this person saved, newest first, as cards. Only they see the list."""
+    bookmarks = (
+        Bookmark.objects.filter(
+            user=user, mentor__is_active=True, mentor__role__in=list(MENTOR_ROLES)
+        )
+        .select_related("mentor__profile", "mentor__profile__institution")
+        .prefetch_related("mentor__profile__specialties")
+        .order_by("-created_at", "-pk")
+    )
+    rows = Paginator(bookmarks, BROWSE_PAGE_SIZE).get_page(page)
+    profiles = [bookmark.mentor.profile for bookmark in rows.object_list]
+    stats = response_stats(viewer=user, mentor_ids=[p.user_id for p in profiles])
+    cards = [
+        MentorCard(mentor=p, response=stats.get(p.user_id, ResponseStats()), saved=True)
+        for p in profiles
+    ]
+    return _holding(rows, cards)
+
+
+def mentor_card(*, user: User, mentor_profile_id: int) -> MentorCard:
+    """One mentor's card (no fit score); 404 if they are not a mentor."""
+    profile = public_mentor_profile(viewer=user, profile_id=mentor_profile_id)
+    return _cards(user, [profile], {})[0]

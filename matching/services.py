@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.models import Profile, User
 from mentorship.exceptions import ApplicationError
 
-from .models import MentorRequest, RequestMessage
+from .models import Bookmark, MentorRequest, RequestMessage
 
 Status = MentorRequest.Status
 
@@ -275,3 +275,33 @@ def requests_expire_due(*, now: dt.datetime | None = None) -> int:
             _advance_batch(request.batch, now)
             expired += 1
     return expired
+
+
+def bookmark_add(*, user: User, mentor_profile_id: int) -> tuple[Bookmark, bool]:
+    """Save a mentor to come back to; saving again keeps the one bookmark.
+
+    Returns the bookmark and whether it is new. An unknown id gets the same answer
+    as a non-mentor, so the endpoint does not reveal which profile ids exist.
+    """
+    profile = Profile.objects.select_related("user").filter(pk=mentor_profile_id).first()
+    if profile is None or not profile.user.can_mentor or not profile.user.is_active:
+        raise ApplicationError(
+            "Only mentors can be saved.", fields={"mentor": ["No mentor with this id."]}
+        )
+    if profile.user_id == user.pk:
+        raise ApplicationError(
+            "You cannot save yourself.", fields={"mentor": ["This is your own profile."]}
+        )
+    try:
+        # The savepoint keeps an outer transaction usable when the constraint fires.
+        with transaction.atomic():
+            return Bookmark.objects.create(user=user, mentor=profile.user), True
+    except IntegrityError:
+        # Already saved, perhaps by a double click racing this one: the constraint decided.
+        return Bookmark.objects.get(user=user, mentor=profile.user), False
+
+
+def bookmark_remove(*, user: User, mentor_profile_id: int) -> bool:
+    """Forget a saved mentor. Removing one that is not saved is not an error."""
+    deleted, _ = Bookmark.objects.filter(user=user, mentor__profile__pk=mentor_profile_id).delete()
+    return deleted > 0

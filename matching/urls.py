@@ -14,4 +14,7 @@ urlpatterns = [
         name="request_action",
     ),
     path("inbox/", request_views.inbox, name="inbox"),
+    path("mentors/", views.mentor_browse, name="mentors"),
+    path("mentors/<int:profile_id>/bookmark/", views.bookmark, name="bookmark"),
+    path("saved/", views.saved_mentors, name="saved_mentors"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -63,3 +64,25 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+@login_required
+def mentor_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
+    """A mentor's public profile with their track record; 404 for anyone who is not a mentor."""
+    user = request.user
+    assert isinstance(user, User)
+    profile = account_selectors.public_mentor_profile(viewer=user, profile_id=profile_id)
+    goal_labels = dict(Goal.choices)
+    return render(
+        request,
+        "mentorship/mentor_detail.html",
+        {
+            "mentor": profile,
+            "strengths": [goal_labels[g] for g in profile.strengths if g in goal_labels],
+            "places_open": max(profile.capacity - profile.active_mentees, 0),
+            "record": mentorship_selectors.mentor_track_record(viewer=user, profile=profile),
+            "saved": bool(
+                matching_selectors.saved_mentor_ids(user=user, mentor_ids=[profile.user_id])
+            ),
+        },
+    )

@@ -42,7 +42,7 @@ def test_other_people_never_see_a_mentors_sensitive_fields(
 ):
     pk = mentor_with_canaries.profile.pk
     for viewer in (student, outsider, coordinator, resident):
-        for url in (reverse("accounts:mentor_detail", args=[pk]), reverse("home")):
+        for url in (reverse("mentor_detail", args=[pk]), reverse("home")):
             response = client_for(viewer).get(url)
             assert response.status_code == 200
             _assert_clean(response.content.decode())
@@ -73,3 +73,37 @@ def test_own_profile_pages_do_not_echo_private_fields_outside_the_private_step(
     client = client_for(mentor_with_canaries)
     for step in ("about", "field", "mentor"):
         _assert_clean(client.get(reverse("accounts:profile_step", args=[step])).content.decode())
+
+
+def test_browse_saved_mentors_and_track_record_never_show_sensitive_fields(
+    mentor_with_canaries, student, outsider, coordinator, resident
+):
+    # The student opted in to concordance, so the engine reads the mentor's demographics.
+    services.demographics_update(
+        user=student, gender="non_binary", ethnicities=["pacific_islander"], wants_same_gender=True
+    )
+    pk = mentor_with_canaries.profile.pk
+    for viewer in (student, outsider, coordinator, resident):
+        api = APIClient()
+        api.force_authenticate(viewer)
+        saved = api.post(reverse("api:bookmarks"), {"mentor": pk})
+        assert saved.status_code == 201
+        _assert_clean(saved.content.decode())
+        for url in (
+            reverse("api:mentors") + "?accepting_only=false",
+            reverse("api:bookmarks"),
+            reverse("api:mentor_track_record", args=[pk]),
+        ):
+            response = api.get(url)
+            assert response.status_code == 200
+            _assert_clean(response.content.decode())
+        client = client_for(viewer)
+        for url in (
+            reverse("matching:mentors") + "?accepting_only=false",
+            reverse("matching:saved_mentors"),
+            reverse("mentor_detail", args=[pk]),
+        ):
+            page = client.get(url)
+            assert page.status_code == 200
+            assert "Dr. Paul Physician" in page.content.decode()
+            _assert_clean(page.content.decode())

@@ -162,19 +162,17 @@ def test_a_mentor_cannot_remove_another_mentors_conflict(physician, resident):
 
 def test_mentor_profile_page_shows_mentors_and_hides_students(student, physician, outsider):
     client = client_for(outsider)
-    page = client.get(reverse("accounts:mentor_detail", args=[physician.profile.pk]))
+    page = client.get(reverse("mentor_detail", args=[physician.profile.pk]))
     assert page.status_code == 200
     assert "Dr. Paul Physician" in page.content.decode()
-    assert (
-        client.get(reverse("accounts:mentor_detail", args=[student.profile.pk])).status_code == 404
-    )
+    assert client.get(reverse("mentor_detail", args=[student.profile.pk])).status_code == 404
 
 
 def test_pages_require_login(client, physician):
     for url in (
         reverse("home"),
         reverse("accounts:profile"),
-        reverse("accounts:mentor_detail", args=[physician.profile.pk]),
+        reverse("mentor_detail", args=[physician.profile.pk]),
     ):
         response = client.get(url)
         if url == reverse("home"):
