@@ -81,4 +81,11 @@ urlpatterns = [
         RedirectView.as_view(pattern_name="mentor_detail", permanent=True),
         name="mentor_detail",
     ),
+    path("notifications/", views.notification_list, name="notifications"),
+    path(
+        "notifications/<int:notification_id>/open/",
+        views.notification_open,
+        name="notification_open",
+    ),
+    path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
 ]

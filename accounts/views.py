@@ -8,9 +8,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mentorship.exceptions import ApplicationError
@@ -210,3 +213,39 @@ def conflict_delete(request: HttpRequest, conflict_id: int) -> HttpResponse:
         raise Http404(error.message) from error
     messages.success(request, "Conflict of interest removed.")
     return redirect(reverse("accounts:profile_step", args=["mentor"]) + "#conflicts")
+
+
+NOTIFICATIONS_PER_PAGE = 20
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    page = Paginator(selectors.notification_list(user=user), NOTIFICATIONS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "accounts/notifications.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark the notice read and go to the page it is about."""
+    user = request.user
+    assert isinstance(user, User)
+    notification = services.notification_mark_read(user=user, notification_id=notification_id)
+    safe = url_has_allowed_host_and_scheme(
+        notification.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(notification.url if notification.url and safe else "accounts:notifications")
+
+
+@login_required
+@require_POST
+def notification_read_all(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    marked = services.notification_mark_all_read(user=user)
+    messages.success(request, f"Marked {marked} notification{pluralize(marked)} read.")
+    return redirect("accounts:notifications")

@@ -12,13 +12,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Profile, User
+from accounts.services import notification_create
 from mentorship.exceptions import ApplicationError
 
 from .models import Bookmark, MentorRequest, RequestMessage
+from .notifications import request_notice
 
 Status = MentorRequest.Status
 
@@ -134,11 +136,20 @@ def request_send(
     return created
 
 
-def notify(request: MentorRequest, event: str) -> None:
-    """Email the other side after commit (see ``matching.notifications.EVENTS``)."""
-    # Imported here: tasks import this module for the expiry scan.
+def notify(
+    request: MentorRequest, event: str, *, next_request: MentorRequest | None = None
+) -> None:
+    """Tell the other side (see ``matching.notifications.EVENTS``).
+
+    The in-app notice is written in the caller's transaction, so a rollback leaves
+    none; the email is queued only after commit. ``next_request``: where a decline
+    or expiry passed the student's ranked list on to (None: the list ran out).
+    """
+    # Imported here: tasks import this module for the scans.
     from .tasks import notify_after_commit
 
+    recipient, message, url = request_notice(request, event, next_request=next_request)
+    notification_create(user_id=recipient.pk, kind=f"request.{event}", message=message, url=url)
     notify_after_commit(request, event)
 
 
@@ -149,14 +160,18 @@ def request_close(request: MentorRequest, status: str, now: dt.datetime) -> None
     request.closed_at = now
 
 
-def _advance_batch(batch: Any, now: dt.datetime) -> MentorRequest | None:
-    """Send the next queued request of the batch, if any. Caller holds the lock."""
+def _pass_on(closed: MentorRequest, event: str, now: dt.datetime) -> MentorRequest | None:
+    """After a decline or expiry: tell the student, then send the batch's next queued
+    request, if any. Caller holds the lock on ``closed``."""
     following = (
-        MentorRequest.objects.select_for_update()
-        .filter(batch=batch, status=Status.QUEUED)
+        MentorRequest.objects.select_for_update(of=("self",))
+        .filter(batch=closed.batch, status=Status.QUEUED)
+        .select_related("mentor")
         .order_by("rank")
         .first()
     )
+    # The student hears first, naming the next choice or pointing to fresh recommendations.
+    notify(closed, event, next_request=following)
     if following is None:
         return None
     _send_now(following, now)
@@ -166,9 +181,16 @@ def _advance_batch(batch: Any, now: dt.datetime) -> MentorRequest | None:
 
 
 def request_locked(request_id: int, **scope: Any) -> MentorRequest:
-    """The request, row-locked, if it matches ``scope`` (its mentee or mentor); else 404."""
+    """The request, row-locked, if it matches ``scope`` (its mentee or mentor); else 404.
+
+    A mentor cannot see a request still queued behind the student's earlier choices,
+    so for them it does not exist yet.
+    """
+    rows = MentorRequest.objects.select_for_update()
+    if "mentor" in scope:
+        rows = rows.exclude(status=Status.QUEUED)
     try:
-        return MentorRequest.objects.select_for_update().get(pk=request_id, **scope)
+        return rows.get(pk=request_id, **scope)
     except MentorRequest.DoesNotExist as exc:
         from django.http import Http404
 
@@ -221,8 +243,7 @@ def request_decline(
     request.decline_note = (note or "").strip()
     request.suggested_mentor = suggested_mentor
     request.save()
-    notify(request, "declined")
-    _advance_batch(request.batch, now)
+    _pass_on(request, "declined", now)
     return request
 
 
@@ -234,6 +255,9 @@ def request_ask_info(*, mentor: User, request_id: int, question: str) -> Request
     request = request_locked(request_id, mentor=mentor)
     if request.status not in (Status.PENDING, Status.INFO_REQUESTED):
         raise ApplicationError("This request is no longer waiting for your answer.")
+    if request.expires_at is not None and request.expires_at <= timezone.now():
+        # Past its deadline it is about to pass on; a question would leave it hanging.
+        raise ApplicationError("This request has expired.")
     request.status = Status.INFO_REQUESTED
     request.responded_at = request.responded_at or timezone.now()
     request.save(update_fields=["status", "responded_at"])
@@ -271,10 +295,62 @@ def requests_expire_due(*, now: dt.datetime | None = None) -> int:
                 continue
             request_close(request, Status.EXPIRED, now)
             request.save(update_fields=["status", "slot", "closed_at"])
-            notify(request, "expired")
-            _advance_batch(request.batch, now)
+            _pass_on(request, "expired", now)
             expired += 1
     return expired
+
+
+# Reminders to a mentor who has not answered: days after the request was sent, then
+# one notice shortly before it passes on. ``nudges_sent`` records the last one sent
+# (1, 2, then EXPIRING_SOON), so each goes out once.
+NUDGE_AFTER = (dt.timedelta(days=3), dt.timedelta(days=7))
+EXPIRY_WARNING = dt.timedelta(days=2)
+EXPIRING_SOON = len(NUDGE_AFTER) + 1
+
+
+def _reminder_due(sent_at: dt.datetime, expires_at: dt.datetime, now: dt.datetime) -> int:
+    """The latest reminder due at ``now`` (0 for none): after downtime, earlier ones are stale."""
+    if expires_at - EXPIRY_WARNING <= now:
+        return EXPIRING_SOON
+    due = 0
+    for number, after in enumerate(NUDGE_AFTER, start=1):
+        if sent_at + after <= now:
+            due = number
+    return due
+
+
+def requests_nudge_due(*, now: dt.datetime | None = None) -> int:
+    """Remind mentors of requests still waiting for them. Safe to run any number of times,
+    also concurrently: each reminder is claimed by a conditional UPDATE and sent once."""
+    now = now or timezone.now()
+    due = Q()
+    for number, after in enumerate(NUDGE_AFTER, start=1):
+        due |= Q(nudges_sent__lt=number, sent_at__lte=now - after)
+    due |= Q(nudges_sent__lt=EXPIRING_SOON, expires_at__lte=now + EXPIRY_WARNING)
+    candidates = MentorRequest.objects.filter(
+        due, status=Status.PENDING, sent_at__isnull=False, expires_at__gt=now
+    ).values_list("pk", "sent_at", "expires_at", "nudges_sent")
+    sent = 0
+    for request_id, sent_at, expires_at, nudges_sent in list(candidates):
+        if sent_at is None or expires_at is None:  # excluded by the query; for the type checker
+            continue
+        number = _reminder_due(sent_at, expires_at, now)
+        if number <= nudges_sent:
+            continue
+        with transaction.atomic():
+            # The claim: one row changes for one scan only, and only while the request
+            # still waits for the mentor (an answer or a close meanwhile wins).
+            claimed = MentorRequest.objects.filter(
+                pk=request_id, status=Status.PENDING, nudges_sent__lt=number, expires_at__gt=now
+            ).update(nudges_sent=number)
+            if not claimed:
+                continue
+            request = MentorRequest.objects.select_related("mentee", "mentor__profile").get(
+                pk=request_id
+            )
+            notify(request, "expiring_soon" if number == EXPIRING_SOON else "nudge")
+            sent += 1
+    return sent
 
 
 def bookmark_add(*, user: User, mentor_profile_id: int) -> tuple[Bookmark, bool]:
