@@ -56,7 +56,7 @@ def request_accept(*, mentor: User, request_id: int) -> Mentorship:
     mentorship = mentorship_start(
         mentee_id=request.mentee_id, mentor=mentor, source=Mentorship.Source.REQUEST,
         request=request, cadence=request.cadence, meeting_mode=request.meeting_mode,
-        goals=list(request.goals),
+        goals=_by_priority(request.goals),
     )  # fmt: skip
     request_close(request, MentorRequest.Status.ACCEPTED, now)
     request.responded_at = now
@@ -79,6 +79,12 @@ REVIEW_AFTER_DAYS = {
     Agreement.Duration.LONG: 365,
 }
 MAX_GOALS = 8
+
+
+def _by_priority(goals: Mapping[str, int]) -> list[str]:
+    """Most important first; ties in the order of the goal list (JSON keys have no order)."""
+    order = {goal: index for index, goal in enumerate(GoalChoice.values)}
+    return sorted(goals, key=lambda goal: (-int(goals[goal] or 0), order.get(goal, 99)))
 
 
 def mentorship_start(
