@@ -127,7 +127,7 @@ def fresh_recommendations(request: MentorRequest, k: int = 3) -> list[dict[str, 
         {
             "name": rec.mentor.user.display_name,
             "headline": rec.mentor.headline,
-            "url": settings.SITE_URL + reverse("accounts:mentor_detail", args=[rec.mentor.pk]),
+            "url": settings.SITE_URL + reverse("mentor_detail", args=[rec.mentor.pk]),
         }
         for rec in page.results
         if rec.mentor.user_id not in asked

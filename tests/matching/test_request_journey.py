@@ -91,6 +91,7 @@ def test_when_the_list_runs_out_the_student_gets_fresh_recommendations(
         assert name in told.alternatives[0][0]
     for name in ("Dr. Mentor 0", "Dr. Mentor 1"):
         assert f"- {name}" not in told.body
+    assert f"{settings.SITE_URL}/mentors/{mentors[2].profile.pk}/" in told.body
     kind, message, url = notices(student)[0]
     assert kind == f"request.{'declined' if how == 'decline' else 'expired'}"
     assert message.endswith("No more mentors on your list: see fresh recommendations.")
