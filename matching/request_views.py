@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Profile, User
 from accounts.selectors import own_profile, public_mentor_profiles
 from accounts.views import apply_errors
-from mentorship import services as mentorship_services
 from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
@@ -100,14 +99,14 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def request_action(request: HttpRequest, request_id: int, action: str) -> HttpResponse:
-    """One POST endpoint per button; each calls the matching service."""
+    """One POST endpoint per button; each calls the matching service.
+
+    Accepting starts a mentorship, so it is ``mentorships:accept`` (data flows one way).
+    """
     user = _user(request)
-    back = "matching:inbox" if action in ("accept", "decline", "ask") else "matching:requests"
+    back = "matching:inbox" if action in ("decline", "ask") else "matching:requests"
     try:
-        if action == "accept":
-            mentorship_services.request_accept(mentor=user, request_id=request_id)
-            messages.success(request, "Accepted: your new mentee has been told.")
-        elif action == "decline":
+        if action == "decline":
             form = DeclineForm(request.POST, mentors=_available_mentors(user))
             if not form.is_valid():
                 raise ApplicationError("Choose a reason for declining.")

@@ -21,7 +21,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.choices import MENTOR_ROLES, Goal, Role
-from accounts.models import Institution, Profile
+from accounts.models import Institution, Profile, Specialty
 from matching.models import MentorRequest
 
 from .models import CADENCE_DAYS, Agreement, CheckIn, Feedback, Mentorship, Note, Pulse
@@ -71,7 +71,7 @@ def seed_relationships(seed: int = 2026) -> int:
         "profile_id", "specialty_id"
     ):
         specialties[profile_id].add(specialty_id)
-    names = dict(Profile.specialties.field.related_model.objects.values_list("id", "name"))
+    names = dict(Specialty.objects.values_list("id", "name"))
     story = _Story(rng, now, specialties, names)
     for institution in Institution.objects.filter(slug__in=DEMO_SCHOOLS).order_by("slug"):
         profiles = list(
@@ -109,8 +109,8 @@ class _Story:
     def school(self, profiles: list[Profile]) -> None:
         by_email = {p.user.email: p for p in profiles}
         mentors = [p for p in profiles if p.user.role in MENTOR_ROLES and p.accepting_mentees]
-        for mentor in mentors:
-            self.free[mentor.user_id] = mentor.capacity
+        for profile in mentors:
+            self.free[profile.user_id] = profile.capacity
         students = [p for p in profiles if p.user.role == Role.STUDENT and p.seeking_mentor]
         maya = by_email.get("student@northlake.example")
         park = by_email.get("physician@northlake.example")
@@ -118,7 +118,7 @@ class _Story:
         if maya and park and daniel:
             self._maya(maya, park, daniel, students, mentors)
         for student in students:
-            if student in (maya,):
+            if student is maya:
                 continue
             roll = self.rng.random()
             mentor = self._pick_mentor(student, mentors)

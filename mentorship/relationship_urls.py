@@ -6,6 +6,7 @@ app_name = "mentorships"
 
 urlpatterns = [
     path("", views.mentorship_list, name="list"),
+    path("accept/<int:request_id>/", views.request_accept, name="accept"),
     path("<int:mentorship_id>/", views.mentorship_detail, name="detail"),
     path("<int:mentorship_id>/agreement/", views.agreement_edit, name="agreement"),
     path("<int:mentorship_id>/agreement/sign/", views.agreement_sign, name="agreement_sign"),

@@ -49,6 +49,24 @@ def _detail(mentorship_id: int, anchor: str = "") -> HttpResponse:
 
 
 @login_required
+@require_POST
+def request_accept(request: HttpRequest, request_id: int) -> HttpResponse:
+    """The mentor accepts from the inbox and lands on the new mentorship's agreement."""
+    user = _user(request)
+    try:
+        mentorship = services.request_accept(mentor=user, request_id=request_id)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return redirect(reverse("matching:inbox") + f"#request-{request_id}")
+    messages.success(
+        request,
+        f"Accepted: {mentorship.mentee.get_short_name()} has been told. Next, agree on a few "
+        "goals and how often you'll meet, and sign.",
+    )
+    return _detail(mentorship.pk, "agreement")
+
+
+@login_required
 def mentorship_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     rows = list(selectors.mentorships_for(user=user))

@@ -79,7 +79,7 @@ def mentorship_page(*, user: User, mentorship_id: int) -> MentorshipPage:
     mentorship = mentorship_for_party(user=user, mentorship_id=mentorship_id)
     role = "mentor" if mentorship.mentor_id == user.pk else "mentee"
     other = mentorship.mentee if role == "mentor" else mentorship.mentor
-    checkins = list(
+    checkins: list[CheckIn] = list(
         CheckIn.objects.filter(mentorship=mentorship).prefetch_related(
             Prefetch("pulses", queryset=Pulse.objects.filter(person=user), to_attr="my_pulses")
         )
@@ -91,9 +91,7 @@ def mentorship_page(*, user: User, mentorship_id: int) -> MentorshipPage:
         reverse=True,
     )
     pulse_due = [
-        c
-        for c in past
-        if c.status == CheckIn.Status.COMPLETED and not c.my_pulses  # type: ignore[attr-defined]
+        c for c in past if c.status == CheckIn.Status.COMPLETED and not getattr(c, "my_pulses", [])
     ]
     feedback = list(Feedback.objects.filter(mentorship=mentorship))
     mine = next((f for f in feedback if f.author_id == user.pk), None)

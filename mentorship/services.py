@@ -59,7 +59,7 @@ def request_accept(*, mentor: User, request_id: int) -> Mentorship:
         goals=_by_priority(request.goals),
     )  # fmt: skip
     request_close(request, MentorRequest.Status.ACCEPTED, now)
-    request.responded_at = now
+    request.responded_at = request.responded_at or now  # a first question was the answer
     request.save(update_fields=["status", "slot", "closed_at", "responded_at"])
     notify(request, "accepted")
     if request.single_mentor:
@@ -284,7 +284,7 @@ def _goals_replace(mentorship: Mentorship, rows: list[dict[str, Any]]) -> bool:
     changed = False
     kept: set[int] = set()
     for row in rows:
-        goal = existing.get(_int_or_none(row["id"]))
+        goal = existing.get(_int_or_none(row["id"]) or 0)
         if goal is None:
             Goal.objects.create(
                 mentorship=mentorship, title=row["title"], target_date=row["target_date"]
@@ -626,6 +626,7 @@ def feedback_submit(
             errors[field] = ["Keep it under 2,000 characters."]
     if errors:
         raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+    assert stars is not None
     try:
         with transaction.atomic():
             feedback = Feedback.objects.create(

@@ -16,6 +16,7 @@ from matching import selectors as matching_selectors
 from matching.models import MentorRequest
 
 from . import selectors as mentorship_selectors
+from .exceptions import ApplicationError
 from .models import Mentorship
 
 
@@ -34,19 +35,25 @@ def home(request: HttpRequest) -> HttpResponse:
         "goal_labels": dict(Goal.choices),
     }
     mentorships = list(
-        mentorship_selectors.mentorships_for(user=user).filter(status__in=Mentorship.LIVE)
+        mentorship_selectors.mentorships_for(user=user)
+        .filter(status__in=Mentorship.LIVE)
+        .select_related("agreement")
     )
     context["my_mentors"] = [m for m in mentorships if m.mentee_id == user.pk]
     context["my_mentees"] = [m for m in mentorships if m.mentor_id == user.pk]
+    context["agreements_to_sign"] = _agreements_to_sign(user, mentorships)
+    context["upcoming_checkins"] = list(mentorship_selectors.checkins_upcoming(user=user))
     if user.can_be_mentee:
         context["open_requests"] = [
             r for r in matching_selectors.requests_sent(user=user) if r.is_open
         ]
+        if profile.seeking_mentor:
+            context["recommended"] = _recommended(user)
     if user.can_mentor:
-        context["inbox_waiting"] = (
-            matching_selectors.inbox(user=user)
-            .filter(status__in=[MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED])
-            .count()
+        context["inbox_waiting"] = list(
+            matching_selectors.inbox(user=user).filter(
+                status__in=[MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED]
+            )
         )
     if user.role == Role.COORDINATOR and profile.institution_id:
         summary = account_selectors.coordinator_institution_summary(user=user)
@@ -56,6 +63,31 @@ def home(request: HttpRequest) -> HttpResponse:
         ]
         context["summary"] = summary
     return render(request, "dashboard.html", context)
+
+
+def _agreements_to_sign(user: User, mentorships: list[Mentorship]) -> list[Mentorship]:
+    """Live mentorships whose agreement still waits for this person's signature."""
+    waiting = []
+    for mentorship in mentorships:
+        agreement = getattr(mentorship, "agreement", None)
+        if agreement is None:
+            continue
+        mine = (
+            agreement.mentor_signed_at
+            if mentorship.mentor_id == user.pk
+            else (agreement.mentee_signed_at)
+        )
+        if mine is None:
+            waiting.append(mentorship)
+    return waiting
+
+
+def _recommended(user: User) -> list[matching_selectors.Recommendation]:
+    """The top three mentors for the dashboard; a bad profile never breaks the page."""
+    try:
+        return matching_selectors.recommendations_for(user=user, k=3).results
+    except ApplicationError:
+        return []
 
 
 @never_cache

@@ -62,7 +62,7 @@ def test_mentor_accepts_and_declines_from_the_inbox(student, other_student, ment
     client = client_for(mentors[0])
     page = client.get(reverse("matching:inbox")).content.decode()
     assert "Maya Student" in page and "Monthly calls on research." in page
-    client.post(reverse("matching:request_action", args=[first.pk, "accept"]))
+    client.post(reverse("mentorships:accept", args=[first.pk]))
     client.post(
         reverse("matching:request_action", args=[second.pk, "decline"]),
         {"reason": "no_capacity", "note": "Full this term, sorry!"},
@@ -77,9 +77,7 @@ def test_mentor_accepts_and_declines_from_the_inbox(student, other_student, ment
 def test_another_mentor_cannot_act_on_a_request(student, mentors):
     post_request(student, mentors[:1])
     request = MentorRequest.objects.get()
-    response = client_for(mentors[1]).post(
-        reverse("matching:request_action", args=[request.pk, "accept"])
-    )
+    response = client_for(mentors[1]).post(reverse("mentorships:accept", args=[request.pk]))
     assert response.status_code == 404
     assert not Mentorship.objects.exists()
 
@@ -93,7 +91,7 @@ def test_dashboards_show_the_team_open_requests_and_waiting_inbox(student, mento
     post_request(student, mentors[:1])
     post_request(student, mentors[1:2])
     first = MentorRequest.objects.get(mentor=mentors[0])
-    client_for(mentors[0]).post(reverse("matching:request_action", args=[first.pk, "accept"]))
+    client_for(mentors[0]).post(reverse("mentorships:accept", args=[first.pk]))
     student_page = client_for(student).get(reverse("home")).content.decode()
     assert "Dr. Mentor 0" in student_page  # in the mentor team
     assert "Open requests" in student_page
