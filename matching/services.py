@@ -25,6 +25,9 @@ from .notifications import request_notice
 Status = MentorRequest.Status
 
 
+ANSWER_GRACE_DAYS = 3
+
+
 def _expiry_days() -> int:
     return int(getattr(settings, "MENTOR_REQUEST_EXPIRY_DAYS", 14))
 
@@ -273,7 +276,12 @@ def request_answer(*, mentee: User, request_id: int, answer: str) -> RequestMess
     if request.status != Status.INFO_REQUESTED:
         raise ApplicationError("The mentor has not asked anything on this request.")
     request.status = Status.PENDING
-    request.save(update_fields=["status"])
+    # The mentor gets at least a few days to decide after the answer, even if the
+    # original deadline passed while the student was writing it.
+    floor = timezone.now() + dt.timedelta(days=ANSWER_GRACE_DAYS)
+    if request.expires_at is None or request.expires_at < floor:
+        request.expires_at = floor
+    request.save(update_fields=["status", "expires_at"])
     notify(request, "answered")
     return RequestMessage.objects.create(request=request, author=mentee, body=answer.strip())
 

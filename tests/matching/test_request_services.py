@@ -128,6 +128,20 @@ def test_mentor_asks_for_more_and_the_student_answers_in_the_thread(student, men
     assert [m.body for m in request.messages.all()] == ["Which research area?", "Sports medicine."]
 
 
+def test_an_answer_after_the_deadline_gives_the_mentor_a_few_days_to_decide(student, mentors):
+    request = send(student, mentors[:1])[0]
+    services.request_ask_info(mentor=mentors[0], request_id=request.pk, question="Which area?")
+    MentorRequest.objects.filter(pk=request.pk).update(
+        expires_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    services.request_answer(mentee=student, request_id=request.pk, answer="Sports medicine.")
+    assert services.requests_expire_due() == 0
+    request.refresh_from_db()
+    assert request.expires_at > timezone.now() + dt.timedelta(days=2)
+    mentorship = request_accept(mentor=mentors[0], request_id=request.pk)
+    assert mentorship.mentee_id == student.pk
+
+
 def test_at_most_three_open_requests_and_one_per_pair(student, mentors):
     send(student, mentors[:2])
     with pytest.raises(ApplicationError, match="already have an open request"):
