@@ -12,6 +12,7 @@ import shutil
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.choices import Role, Stage
 from accounts.models import Institution, User
@@ -122,6 +123,14 @@ def other_coordinator(other_school: Institution) -> User:
         role=Role.COORDINATOR,
         profile={"institution": other_school, "stage": None},
     )
+
+
+def api_for(user: User | None = None) -> APIClient:
+    """A DRF test client authenticated as ``user`` (anonymous with None)."""
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
 
 
 def client_for(user: User | None) -> Client:

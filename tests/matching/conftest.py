@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.choices import Role, Stage
+from accounts.models import Interest, Specialty
 from tests.factories import UserFactory
 
 
@@ -20,3 +21,26 @@ def mentors(school):
         )
         for n in range(4)
     ]
+
+
+@pytest.fixture
+def ortho():
+    return Specialty.objects.get(slug="orthopaedic-surgery")
+
+
+@pytest.fixture
+def seeker(school, ortho):
+    """An MS2 set on orthopaedics who wants research help from a senior physician."""
+    user = UserFactory(
+        role=Role.STUDENT,
+        full_name="Sara Seeker",
+        profile={
+            "institution": school,
+            "stage": Stage.MS2,
+            "goals": {"research": 3},
+            "mentor_stage_preference": "senior",
+        },
+    )
+    user.profile.specialties.set([ortho])
+    user.profile.interests.set([Interest.objects.get(slug="sports-medicine-research")])
+    return user

@@ -4,23 +4,16 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from accounts.choices import Role
 from matching import services
 from matching.models import Bookmark
 from mentorship.exceptions import ApplicationError
+from tests.conftest import api_for as api
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
 
 
 def saved(user):

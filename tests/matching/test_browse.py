@@ -7,27 +7,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.choices import Role, Stage
 from accounts.models import Interest, Language, Specialty
 from matching.models import Bookmark, MentorRequest
+from tests.conftest import api_for as api
 from tests.conftest import client_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def api(user=None):
-    client = APIClient()
-    if user is not None:
-        client.force_authenticate(user)
-    return client
-
-
-@pytest.fixture
-def ortho():
-    return Specialty.objects.get(slug="orthopaedic-surgery")
 
 
 @pytest.fixture
@@ -63,23 +51,6 @@ def cast(school, other_school, ortho):
     )
     people["sports_resident"].profile.languages.set([Language.objects.get(code="es")])
     return people
-
-
-@pytest.fixture
-def seeker(school, ortho):
-    user = UserFactory(
-        role=Role.STUDENT,
-        full_name="Sara Seeker",
-        profile={
-            "institution": school,
-            "stage": Stage.MS2,
-            "goals": {"research": 3},
-            "mentor_stage_preference": "senior",
-        },
-    )
-    user.profile.specialties.set([ortho])
-    user.profile.interests.set([Interest.objects.get(slug="sports-medicine-research")])
-    return user
 
 
 def names(response):
