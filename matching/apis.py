@@ -65,6 +65,21 @@ class RecommendationListOutput(serializers.Serializer):
     results = RecommendationOutput(many=True)
 
 
+MENTOR_FILTER_PARAMETERS = [
+    *[
+        OpenApiParameter(name, str, required=False)
+        for name in MentorFilter.base_filters
+        if name != "accepting_only"
+    ],
+    OpenApiParameter(
+        "accepting_only",
+        str,
+        enum=["true", "false"],
+        description="true (default): only mentors accepting now with a free place",
+    ),
+]
+
+
 class RecommendationListApi(APIView):
     """Mentors ranked by fit for the signed-in student, each with the reasons."""
 
@@ -72,17 +87,7 @@ class RecommendationListApi(APIView):
         operation_id="recommendation_list",
         parameters=[
             OpenApiParameter("k", int, description="How many mentors (1–50, default 10)"),
-            *[
-                OpenApiParameter(name, str, required=False)
-                for name in MentorFilter.base_filters
-                if name != "accepting_only"
-            ],
-            OpenApiParameter(
-                "accepting_only",
-                str,
-                enum=["true", "false"],
-                description="true (default): only mentors with a free place",
-            ),
+            *MENTOR_FILTER_PARAMETERS,
         ],
         responses={200: RecommendationListOutput, 404: OpenApiResponse(ERROR), **ERRORS_4XX},
     )
@@ -372,17 +377,7 @@ class MentorListApi(APIView):
         operation_id="mentor_list",
         parameters=[
             PAGE_PARAMETER,
-            *[
-                OpenApiParameter(name, str, required=False)
-                for name in MentorFilter.base_filters
-                if name != "accepting_only"
-            ],
-            OpenApiParameter(
-                "accepting_only",
-                str,
-                enum=["true", "false"],
-                description="true (default): only mentors accepting now with a free place",
-            ),
+            *MENTOR_FILTER_PARAMETERS,
         ],
         responses={200: MentorCardPage, **ERRORS_4XX},
     )
