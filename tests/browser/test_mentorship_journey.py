@@ -71,7 +71,6 @@ def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: 
     card = ada.locator(".mentor-card", has_text="Fiona First")
     expect(card).to_be_visible()
     expect(card.locator(".reasons li").first).to_be_visible()
-    _screenshot(ada, "browse")
 
     # 2. Two ranked requests: Dr. First, then Dr. Second.
     card.get_by_role("link", name="Request").click()
