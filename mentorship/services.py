@@ -225,6 +225,8 @@ def agreement_update(*, user: User, mentorship_id: int, data: Mapping[str, Any])
         review = _clean_date(data["review_date"], "review_date", errors)
         if review is None and "review_date" not in errors:
             errors["review_date"] = ["Choose a date to review how it is going."]
+        elif review == agreement.review_date:
+            pass  # unchanged: a review date that has passed does not block other edits
         elif review is not None and not today < review <= today + dt.timedelta(days=730):
             errors["review_date"] = ["Choose a date in the next two years."]
         elif review is not None and review != agreement.review_date:

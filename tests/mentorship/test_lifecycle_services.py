@@ -82,6 +82,21 @@ def test_changing_a_signed_agreement_asks_both_to_sign_again(pair, student, phys
     assert Goal.objects.get(pk=goal.pk).target_date == TOMORROW
 
 
+def test_a_passed_review_date_does_not_block_other_edits(pair, student):
+    past = timezone.localdate() - dt.timedelta(days=3)
+    Agreement.objects.filter(mentorship=pair).update(review_date=past)
+    agreement = services.agreement_update(
+        user=student, mentorship_id=pair.pk, data={"review_date": past, "cadence": "quarterly"}
+    )
+    assert agreement.cadence == "quarterly"
+    with pytest.raises(ApplicationError) as error:
+        services.agreement_update(
+            user=student, mentorship_id=pair.pk,
+            data={"review_date": past - dt.timedelta(days=1)},
+        )  # fmt: skip
+    assert "review_date" in error.value.fields
+
+
 def test_an_unchanged_save_keeps_the_signatures(pair, student, physician):
     services.agreement_sign(user=student, mentorship_id=pair.pk)
     services.agreement_update(user=physician, mentorship_id=pair.pk, data={"cadence": "monthly"})
