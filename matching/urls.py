@@ -6,6 +6,7 @@ app_name = "matching"
 
 urlpatterns = [
     path("recommendations/", views.recommendations, name="recommendations"),
+    path("recommendations/top/", views.recommendations_top, name="recommendations_top"),
     path("requests/", request_views.request_list, name="requests"),
     path("requests/new/", request_views.request_new, name="request_new"),
     path(

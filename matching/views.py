@@ -37,6 +37,17 @@ def recommendations(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"page": page, "error": error})
 
 
+@login_required
+def recommendations_top(request: HttpRequest) -> HttpResponse:
+    """The dashboard's three best mentors, fetched by HTMX after the page has loaded."""
+    user = _user(request)
+    try:
+        results = selectors.recommendations_for(user=user, k=3).results
+    except selectors.PermissionDeniedError as exc:
+        raise PermissionDenied(exc.message) from exc
+    return render(request, "matching/partials/recommendation_top.html", {"results": results})
+
+
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user

@@ -124,6 +124,10 @@ class Agreement(models.Model):
     def is_signed(self) -> bool:
         return self.mentee_signed_at is not None and self.mentor_signed_at is not None
 
+    def is_signed_by(self, side: str) -> bool:
+        """Whether "mentee" or "mentor" has signed the current text."""
+        return getattr(self, f"{side}_signed_at") is not None
+
     @property
     def cadence_days(self) -> int:
         return CADENCE_DAYS[Cadence(self.cadence)]

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
-from accounts.selectors import own_profile
 from accounts.views import apply_errors
 
 from . import notifications, selectors, services
@@ -40,7 +39,8 @@ def _user(request: HttpRequest) -> User:
 
 
 def _tz(user: User) -> str:
-    return own_profile(user=user).timezone
+    """The person's own time zone: check-in times are read and shown in it."""
+    return user.profile.timezone
 
 
 def _detail(mentorship_id: int, anchor: str = "") -> HttpResponse:
@@ -121,10 +121,10 @@ def agreement_edit(request: HttpRequest, mentorship_id: int) -> HttpResponse:
     form = AgreementForm(request.POST or None, goals=page.goals, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            services.agreement_update(
+            agreement = services.agreement_update(
                 user=user, mentorship_id=mentorship_id, data=form.agreement_data()
             )
-            if "sign" in request.POST and not _signed_by(user, mentorship_id):
+            if "sign" in request.POST and not agreement.is_signed_by(page.role):
                 services.agreement_sign(user=user, mentorship_id=mentorship_id)
         except ApplicationError as error:
             apply_errors(form, error)
@@ -132,10 +132,6 @@ def agreement_edit(request: HttpRequest, mentorship_id: int) -> HttpResponse:
             messages.success(request, "Agreement saved.")
             return _detail(mentorship_id, "agreement")
     return render(request, "mentorship/agreement_form.html", {"page": page, "form": form})
-
-
-def _signed_by(user: User, mentorship_id: int) -> bool:
-    return selectors.mentorship_page(user=user, mentorship_id=mentorship_id).i_signed
 
 
 @login_required

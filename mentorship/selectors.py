@@ -58,13 +58,11 @@ class MentorshipPage:
 
     @property
     def i_signed(self) -> bool:
-        field = "mentor_signed_at" if self.role == "mentor" else "mentee_signed_at"
-        return getattr(self.agreement, field) is not None
+        return self.agreement.is_signed_by(self.role)
 
     @property
     def other_signed(self) -> bool:
-        field = "mentee_signed_at" if self.role == "mentor" else "mentor_signed_at"
-        return getattr(self.agreement, field) is not None
+        return self.agreement.is_signed_by("mentee" if self.role == "mentor" else "mentor")
 
     @property
     def next_due(self) -> dt.date | None:

@@ -16,7 +16,6 @@ from matching import selectors as matching_selectors
 from matching.models import MentorRequest
 
 from . import selectors as mentorship_selectors
-from .exceptions import ApplicationError
 from .models import Mentorship
 
 
@@ -47,8 +46,6 @@ def home(request: HttpRequest) -> HttpResponse:
         context["open_requests"] = [
             r for r in matching_selectors.requests_sent(user=user) if r.is_open
         ]
-        if profile.seeking_mentor:
-            context["recommended"] = _recommended(user)
     if user.can_mentor:
         context["inbox_waiting"] = list(
             matching_selectors.inbox(user=user).filter(
@@ -67,27 +64,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _agreements_to_sign(user: User, mentorships: list[Mentorship]) -> list[Mentorship]:
     """Live mentorships whose agreement still waits for this person's signature."""
-    waiting = []
-    for mentorship in mentorships:
-        agreement = getattr(mentorship, "agreement", None)
-        if agreement is None:
-            continue
-        mine = (
-            agreement.mentor_signed_at
-            if mentorship.mentor_id == user.pk
-            else (agreement.mentee_signed_at)
-        )
-        if mine is None:
-            waiting.append(mentorship)
-    return waiting
-
-
-def _recommended(user: User) -> list[matching_selectors.Recommendation]:
-    """The top three mentors for the dashboard; a bad profile never breaks the page."""
-    try:
-        return matching_selectors.recommendations_for(user=user, k=3).results
-    except ApplicationError:
-        return []
+    return [
+        m
+        for m in mentorships
+        if hasattr(m, "agreement")
+        and not m.agreement.is_signed_by("mentor" if m.mentor_id == user.pk else "mentee")
+    ]
 
 
 @never_cache

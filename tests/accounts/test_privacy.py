@@ -55,7 +55,9 @@ def test_other_people_never_see_a_mentors_sensitive_fields(
             reverse("api:my_demographics"),
             reverse("api:institutions"),
         ):
-            _assert_clean(api.get(url).content.decode())
+            response = api.get(url)
+            assert response.status_code == 200, url  # a clean error page would prove nothing
+            _assert_clean(response.content.decode())
 
 
 def test_the_owner_sees_their_own_private_fields(mentor_with_canaries):

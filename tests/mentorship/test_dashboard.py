@@ -42,7 +42,7 @@ def test_mentor_sees_waiting_requests_with_their_deadline(physician, other_stude
     assert timezone.localtime(request.expires_at).strftime("%b") in page
 
 
-def test_seeking_student_gets_three_recommendations(student, school):
+def test_seeking_student_gets_three_recommendations_after_the_page_loads(student, school):
     mentors = [
         UserFactory(
             role=Role.PHYSICIAN,
@@ -51,6 +51,16 @@ def test_seeking_student_gets_three_recommendations(student, school):
         )
         for n in range(4)
     ]
-    page = client_for(student).get(reverse("home")).content.decode()
-    assert "Recommended for you" in page
-    assert sum(m.display_name in page for m in mentors) == 3
+    client = client_for(student)
+    page = client.get(reverse("home")).content.decode()
+    top_url = reverse("matching:recommendations_top")
+    assert f'hx-get="{top_url}"' in page
+    assert not any(m.display_name in page for m in mentors)  # not scored on the hot path
+    top = client.get(top_url, HTTP_HX_REQUEST="true").content.decode()
+    assert "Recommended for you" in top
+    assert sum(m.display_name in top for m in mentors) == 3
+
+
+def test_top_recommendations_are_for_mentees_only(physician):
+    response = client_for(physician).get(reverse("matching:recommendations_top"))
+    assert response.status_code == 403

@@ -19,10 +19,12 @@ def test_both_sides_see_the_pair_page_and_outsiders_get_404(
     pair, student, physician, other_student, outsider, coordinator
 ):
     url = reverse("mentorships:detail", args=[pair.pk])
-    for person in (student, physician):
-        response = client_for(person).get(url)
-        assert response.status_code == 200
-        assert b"Agreement" in response.content
+    mentee_view = client_for(student).get(url).content.decode()
+    assert "Mentored by Dr. Paul Physician" in mentee_view
+    assert "Career guidance and specialty choice" in mentee_view  # the agreed goals
+    assert "Sign the agreement" in mentee_view
+    mentor_view = client_for(physician).get(url).content.decode()
+    assert "Mentoring Maya Student" in mentor_view
     for person in (other_student, outsider, coordinator):
         assert client_for(person).get(url).status_code == 404
     assert client_for(None).get(url).status_code == 302
@@ -127,6 +129,7 @@ def test_outsider_cannot_fetch_an_ics_or_log_a_checkin(pair, student, other_stud
         ).status_code
         == 404
     )
+    assert CheckIn.objects.get(pk=checkin.pk).status == "scheduled"
 
 
 def test_private_note_is_not_in_the_other_sides_page(pair, student, physician):
