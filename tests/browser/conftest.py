@@ -1,6 +1,9 @@
 import os
 
 import pytest
+from django.apps import apps as django_apps
+
+from accounts.taxonomy import sync_taxonomy
 
 # Playwright's sync API runs an event loop in this thread; Django's live_server
 # fixture and ORM calls from the test are still synchronous and safe here.
@@ -38,3 +41,10 @@ def screenshot(page):
             page.screenshot(path=os.path.join(directory, f"{name}.png"), full_page=True)
 
     return take
+
+
+@pytest.fixture(autouse=True)
+def taxonomy(transactional_db):
+    """Browser tests are transactional, and the flush after each one empties the tables
+    the data migrations filled: put the specialties, interests and languages back."""
+    sync_taxonomy(django_apps)

@@ -3,18 +3,14 @@
 import re
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Page, expect
 
 from accounts.models import Demographics, Profile, User
-from accounts.taxonomy import sync_taxonomy
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_student_signs_up_completes_profile_and_sees_dashboard(live_server, page: Page, screenshot):
-    # Transactional tests empty the tables the data migration filled: restore the taxonomy.
-    sync_taxonomy(django_apps)
     page.goto(live_server.url)
     screenshot("landing")
     page.get_by_role("link", name="Create your account").click()

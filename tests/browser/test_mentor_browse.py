@@ -8,9 +8,6 @@ from playwright.sync_api import Page, expect
 
 from accounts.demo import DEMO_PASSWORD
 
-# Named to run after test_journey.py: that test needs the taxonomy from the data
-# migrations, which the flush after any transactional test removes (seed_demo here
-# and in later tests puts it back).
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 

@@ -13,7 +13,6 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import Browser, Page, expect
 
 from accounts.choices import Role, Stage
@@ -38,7 +37,6 @@ def _sign_in(browser: Browser, base_url: str, email: str) -> Page:
 
 
 def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: Browser):
-    call_command("seed_demo", "--quiet")  # the taxonomy (transactional tests flush it)
     school = Institution.objects.create(
         name="Lakeside School of Medicine", slug="lakeside", short_name="Lakeside",
         timezone="America/Chicago",
