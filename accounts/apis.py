@@ -23,6 +23,8 @@ from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
 from .choices import (
+    Delivery,
+    EmailKind,
     Ethnicity,
     Gender,
     Goal,
@@ -33,6 +35,7 @@ from .choices import (
     Offer,
     Stage,
 )
+from .mail import settings_of, user_timezone
 from .models import Institution, Interest, Language, Notification, Profile, Specialty, User
 
 ERROR = inline_serializer(
@@ -451,3 +454,57 @@ class NotificationReadAllApi(APIView):
         marked = services.notification_mark_all_read(user=_user(request))
         unread = selectors.notification_unread_count(user=_user(request))
         return Response(NotificationReadAllOutput({"marked": marked, "unread_count": unread}).data)
+
+
+class NotificationSettingsOutput(serializers.Serializer):
+    delivery = serializers.DictField(
+        child=serializers.ChoiceField(Delivery.choices),
+        help_text="Each kind of email: email, digest (reminders only) or off.",
+    )
+    checkin_lead_days = serializers.IntegerField()
+    quiet_start = serializers.TimeField(format="%H:%M")
+    quiet_end = serializers.TimeField(format="%H:%M")
+    timezone = serializers.CharField(help_text="Quiet hours are in this time zone.")
+
+
+class NotificationSettingsInput(serializers.Serializer):
+    delivery = serializers.DictField(child=serializers.CharField(), required=False)
+    checkin_lead_days = serializers.ChoiceField(["1", "2", "3", "7"], required=False)
+    quiet_start = serializers.TimeField(required=False)
+    quiet_end = serializers.TimeField(required=False)
+
+
+def _notification_settings(user: User) -> dict[str, Any]:
+    prefs = settings_of(user)
+    return {
+        "delivery": {kind.value: prefs.delivery_of(kind) for kind in EmailKind},
+        "checkin_lead_days": prefs.checkin_lead.days,
+        "quiet_start": prefs.quiet_start,
+        "quiet_end": prefs.quiet_end,
+        "timezone": user_timezone(user).key,
+    }
+
+
+class MyNotificationSettingsApi(APIView):
+    """What we email you, when, and your quiet hours. Only you can read or change them."""
+
+    @extend_schema(
+        operation_id="my_notification_settings_read",
+        responses={200: NotificationSettingsOutput, **ERRORS_4XX},
+    )
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        return Response(NotificationSettingsOutput(_notification_settings(user)).data)
+
+    @extend_schema(
+        operation_id="my_notification_settings_update",
+        request=NotificationSettingsInput,
+        responses={200: NotificationSettingsOutput, **ERRORS_4XX},
+    )
+    def patch(self, request: Request) -> Response:
+        user = _user(request)
+        serializer = NotificationSettingsInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.notification_settings_update(user=user, data=serializer.validated_data)
+        user = User.objects.select_related("notification_settings", "profile").get(pk=user.pk)
+        return Response(NotificationSettingsOutput(_notification_settings(user)).data)

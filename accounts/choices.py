@@ -142,3 +142,36 @@ class SpecialtyFamily(models.TextChoices):
 class InterestKind(models.TextChoices):
     RESEARCH = "research", "Research area"
     PATH = "path", "Non-clinical path"
+
+
+class EmailKind(models.TextChoices):
+    """The kinds of email a person can route or switch off in their notification settings."""
+
+    REQUESTS = "requests", "Mentor requests: new requests and answers"
+    MENTORSHIP = "mentorship", "Mentorship updates: agreements, check-ins, notes"
+    REQUEST_REMINDERS = "request_reminders", "Reminders to answer a mentor request"
+    CHECKIN_UPCOMING = "checkin_upcoming", "Upcoming check-ins"
+    CHECKIN_OVERDUE = "checkin_overdue", "Overdue check-ins"
+    AGREEMENT_UNSIGNED = "agreement_unsigned", "Agreements waiting for a signature"
+    CALENDAR = "calendar", "Academic calendar prompts (ERAS, Step, Match Day)"
+    PROGRAM_DEADLINE = "program_deadline", "Program deadlines"
+    DIGEST = "digest", "Monthly digest"
+
+
+# Event emails go out as things happen; reminders are bundled (one email a day at most),
+# wait for the end of quiet hours, and can be routed to the monthly digest instead.
+EVENT_EMAIL_KINDS = (EmailKind.REQUESTS, EmailKind.MENTORSHIP)
+REMINDER_EMAIL_KINDS = (
+    EmailKind.REQUEST_REMINDERS,
+    EmailKind.CHECKIN_UPCOMING,
+    EmailKind.CHECKIN_OVERDUE,
+    EmailKind.AGREEMENT_UNSIGNED,
+    EmailKind.CALENDAR,
+    EmailKind.PROGRAM_DEADLINE,
+)
+
+
+class Delivery(models.TextChoices):
+    EMAIL = "email", "Email"
+    DIGEST = "digest", "In the monthly digest"
+    OFF = "off", "Don't email me"

@@ -9,8 +9,11 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from .choices import (
+    REMINDER_EMAIL_KINDS,
     SIGNUP_ROLES,
     STAGES_BY_ROLE,
+    Delivery,
+    EmailKind,
     Ethnicity,
     Gender,
     Goal,
@@ -312,3 +315,42 @@ class PrivateForm(forms.Form):
     wants_same_ethnicity = forms.BooleanField(
         required=False, label="I would prefer a mentor of the same race or ethnicity"
     )
+
+
+class NotificationSettingsForm(forms.Form):
+    """One choice per kind of email, the check-in lead time and quiet hours."""
+
+    checkin_lead_days = forms.ChoiceField(
+        label="Remind me of a check-in",
+        choices=[("1", "1 day before"), ("2", "2 days before"), ("3", "3 days before"),
+                 ("7", "1 week before")],
+    )  # fmt: skip
+    quiet_start = forms.TimeField(
+        label="Quiet hours start",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In your own time zone. Reminders wait until quiet hours end.",
+    )
+    quiet_end = forms.TimeField(
+        label="Quiet hours end", widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in EmailKind:
+            choices: list[tuple[str, str]]
+            if kind == EmailKind.DIGEST:
+                choices = [(Delivery.EMAIL, "Send it on the 1st of each month"),
+                           (Delivery.OFF, "No digest")]  # fmt: skip
+            elif kind in REMINDER_EMAIL_KINDS:
+                choices = list(Delivery.choices)
+            else:
+                choices = [(Delivery.EMAIL, "Email"), (Delivery.OFF, "Don't email me")]
+            self.fields[f"kind_{kind.value}"] = forms.ChoiceField(label=kind.label, choices=choices)
+
+    def kind_fields(self) -> list[forms.BoundField]:
+        return [self[f"kind_{kind.value}"] for kind in EmailKind]
+
+    def to_service(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        delivery = {kind.value: data.pop(f"kind_{kind.value}") for kind in EmailKind}
+        return {**data, "delivery": delivery}

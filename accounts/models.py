@@ -6,6 +6,7 @@ that no serializer, form or page of ``Profile`` can leak them by accident.
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
@@ -18,6 +19,8 @@ from django.utils import timezone
 from .choices import (
     MENTEE_ROLES,
     MENTOR_ROLES,
+    Delivery,
+    EmailKind,
     InstitutionPreference,
     InterestKind,
     MentoringStyle,
@@ -351,6 +354,45 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"Notification {self.kind} for {self.user_id}"
+
+
+class NotificationSettings(models.Model):
+    """How and when a person wants to be emailed. No row means the defaults below.
+
+    ``delivery`` maps an ``EmailKind`` to a ``Delivery``; a kind not listed is emailed.
+    Quiet hours are local to the person's profile time zone; equal start and end
+    means no quiet hours.
+    """
+
+    DEFAULT_LEAD = dt.timedelta(days=2)
+    DEFAULT_QUIET_START = dt.time(21, 0)
+    DEFAULT_QUIET_END = dt.time(8, 0)
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    delivery = models.JSONField(default=dict, blank=True)
+    checkin_lead = models.DurationField(default=DEFAULT_LEAD)
+    quiet_start = models.TimeField(default=DEFAULT_QUIET_START)
+    quiet_end = models.TimeField(default=DEFAULT_QUIET_END)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(checkin_lead__gte=dt.timedelta(hours=1))
+                & models.Q(checkin_lead__lte=dt.timedelta(days=14)),
+                name="notification_lead_1h_to_14d",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Notification settings of user {self.user_id}"
+
+    def delivery_of(self, kind: str) -> str:
+        if kind == EmailKind.DIGEST:  # the digest itself is opt-in
+            return self.delivery.get(kind, Delivery.OFF)
+        return self.delivery.get(kind, Delivery.EMAIL)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ retried or duplicated task sends it once."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from .choices import EmailKind
+from .mail import compose
 from .models import Profile
 
 
@@ -28,12 +28,13 @@ def welcome_email_send(*, user_id: int) -> bool:
             "site_name": settings.SITE_NAME,
             "setup_url": settings.SITE_URL + reverse("accounts:profile_step", args=["about"]),
         }
-        message = EmailMultiAlternatives(
+        message = compose(
+            user=user,
+            kinds=EmailKind.values,  # its link stops every email we would send
             subject=f"Welcome to {settings.SITE_NAME}",
-            body=render_to_string("emails/welcome.txt", context),
-            to=[user.email],
+            template="emails/welcome",
+            context=context,
         )
-        message.attach_alternative(render_to_string("emails/welcome.html", context), "text/html")
         # Sending inside the transaction: if the SMTP call fails, the claim rolls
         # back and the retry can claim it again.
         message.send()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,8 +18,11 @@ from mentorship.exceptions import ApplicationError
 from .choices import (
     MENTEE_ROLES,
     MENTOR_ROLES,
+    REMINDER_EMAIL_KINDS,
     SIGNUP_ROLES,
     STAGES_BY_ROLE,
+    Delivery,
+    EmailKind,
     Ethnicity,
     Gender,
     Goal,
@@ -34,6 +38,7 @@ from .models import (
     Demographics,
     Institution,
     Notification,
+    NotificationSettings,
     Profile,
     User,
     validate_timezone,
@@ -328,3 +333,101 @@ def notification_mark_all_read(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+
+
+# --- What people are emailed ------------------------------------------------------
+
+CHECKIN_LEAD_CHOICES = {
+    "1": dt.timedelta(days=1),
+    "2": dt.timedelta(days=2),
+    "3": dt.timedelta(days=3),
+    "7": dt.timedelta(days=7),
+}
+
+
+def _clean_time(value: Any, field: str, errors: dict[str, list[str]]) -> dt.time | None:
+    if isinstance(value, dt.time):
+        return value
+    try:
+        return dt.time.fromisoformat(str(value))
+    except ValueError:
+        errors[field] = ["Enter a time as HH:MM."]
+        return None
+
+
+@transaction.atomic
+def notification_settings_update(*, user: User, data: Mapping[str, Any]) -> NotificationSettings:
+    """Change how and when the person is emailed. Fields not given keep their value.
+
+    ``delivery`` maps an email kind to email, digest or off (event emails cannot
+    wait for a digest). Routing anything to the digest switches the digest on.
+    """
+    prefs, _ = NotificationSettings.objects.select_for_update().get_or_create(user=user)
+    errors: dict[str, list[str]] = {}
+    delivery = dict(prefs.delivery)
+    given = data.get("delivery")
+    if given is not None:
+        if not isinstance(given, Mapping):
+            errors["delivery"] = ["Give a choice for each kind of email."]
+        else:
+            for kind, route in given.items():
+                if kind not in EmailKind.values:
+                    errors.setdefault("delivery", []).append(f"Unknown kind of email: {kind}.")
+                elif route not in Delivery.values:
+                    errors.setdefault("delivery", []).append(
+                        f"{EmailKind(kind).label}: choose email, digest or off."
+                    )
+                elif route == Delivery.DIGEST and kind not in REMINDER_EMAIL_KINDS:
+                    errors.setdefault("delivery", []).append(
+                        f"{EmailKind(kind).label} go out as they happen, not in a digest."
+                    )
+                else:
+                    delivery[kind] = route
+    if "checkin_lead_days" in data:
+        lead = CHECKIN_LEAD_CHOICES.get(str(data["checkin_lead_days"]))
+        if lead is None:
+            errors["checkin_lead_days"] = ["Choose 1, 2, 3 or 7 days."]
+        else:
+            prefs.checkin_lead = lead
+    for field in ("quiet_start", "quiet_end"):
+        if field in data:
+            value = _clean_time(data[field], field, errors)
+            if value is not None:
+                setattr(prefs, field, value.replace(second=0, microsecond=0))
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+    if any(delivery.get(kind) == Delivery.DIGEST for kind in REMINDER_EMAIL_KINDS):
+        delivery[EmailKind.DIGEST] = Delivery.EMAIL
+    prefs.delivery = delivery
+    prefs.save()
+    return prefs
+
+
+@transaction.atomic
+def email_unsubscribe(*, token: str, resubscribe: bool = False) -> tuple[User, list[str]]:
+    """Switch off (or back on) the kinds of email a signed unsubscribe link names.
+
+    Raises ``ApplicationError`` for a forged or damaged link. Needs no sign-in: the
+    signature is the proof (RFC 8058 one-click).
+    """
+    from django.core import signing
+
+    from .mail import unsubscribe_read
+
+    try:
+        user_id, kinds = unsubscribe_read(token)
+    except signing.BadSignature as exc:
+        raise ApplicationError("This unsubscribe link is not valid.") from exc
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not kinds:
+        raise ApplicationError("This unsubscribe link is not valid.")
+    prefs, _ = NotificationSettings.objects.select_for_update().get_or_create(user=user)
+    delivery = dict(prefs.delivery)
+    for kind in kinds:
+        if resubscribe:
+            delivery.pop(kind, None)
+        else:
+            delivery[kind] = Delivery.OFF
+    prefs.delivery = delivery
+    prefs.save(update_fields=["delivery", "updated_at"])
+    return user, kinds

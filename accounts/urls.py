@@ -88,4 +88,6 @@ urlpatterns = [
         name="notification_open",
     ),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
+    path("notifications/settings/", views.notification_settings, name="notification_settings"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -14,21 +14,24 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
-from .choices import Role
+from .choices import EmailKind, Role
 from .forms import (
     AboutForm,
     ConflictForm,
     FieldForm,
     MenteeForm,
     MentorForm,
+    NotificationSettingsForm,
     PrivateForm,
     SignupForm,
 )
+from .mail import settings_of, user_timezone
 from .models import User
 
 STEP_TITLES = {
@@ -249,3 +252,57 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
     marked = services.notification_mark_all_read(user=user)
     messages.success(request, f"Marked {marked} notification{pluralize(marked)} read.")
     return redirect("accounts:notifications")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_settings(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    prefs = settings_of(user)
+    initial: dict[str, Any] = {
+        "checkin_lead_days": str(prefs.checkin_lead.days or 1),
+        "quiet_start": prefs.quiet_start,
+        "quiet_end": prefs.quiet_end,
+        **{f"kind_{kind.value}": prefs.delivery_of(kind) for kind in EmailKind},
+    }
+    form = NotificationSettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.notification_settings_update(user=user, data=form.to_service())
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, "Notification settings saved.")
+            return redirect("accounts:notification_settings")
+    return render(
+        request,
+        "accounts/notification_settings.html",
+        {"form": form, "timezone": user_timezone(user).key},
+    )
+
+
+@csrf_exempt  # the signed token is the proof; mail clients POST without a session (RFC 8058)
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """A signed link from an email. GET asks (link scanners must not unsubscribe anyone);
+    POST, from the button or a mail client's one-click, does it."""
+    from django.core import signing
+
+    from .mail import unsubscribe_read
+
+    try:
+        _, kinds = unsubscribe_read(token)
+    except signing.BadSignature:
+        return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=400)
+    labels = [EmailKind(kind).label for kind in kinds]
+    context: dict[str, Any] = {"token": token, "labels": labels, "done": False}
+    if request.method == "POST":
+        resubscribe = request.POST.get("action") == "resubscribe"
+        try:
+            services.email_unsubscribe(token=token, resubscribe=resubscribe)
+        except ApplicationError as error:
+            context.update(invalid=True, message=error.message)
+            return render(request, "accounts/unsubscribe.html", context, status=400)
+        context.update(done=True, resubscribed=resubscribe)
+    return render(request, "accounts/unsubscribe.html", context)

@@ -74,8 +74,6 @@ class MentorRequest(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    # Reminders sent to the mentor while the request waits (day 3, day 7, ...).
-    nudges_sent = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,12 +11,12 @@ import datetime as dt
 import zoneinfo
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.choices import EmailKind
+from accounts.mail import compose, wants_email
 from accounts.models import Profile, User
 from mentorship.exceptions import ApplicationError
 
@@ -25,23 +25,17 @@ from .models import MentorRequest
 # event -> (recipient side, email subject)
 EVENTS: dict[str, tuple[str, str]] = {
     "received": ("mentor", "{mentee} would like you as a mentor"),
-    "nudge": ("mentor", "{mentee} is waiting for your answer"),
-    "expiring_soon": ("mentor", "Last days to answer {mentee}"),
     "accepted": ("mentee", "{mentor} accepted your request"),
     "declined": ("mentee", "{mentor} can't take your request"),
     "info_requested": ("mentee", "{mentor} has a question about your request"),
     "answered": ("mentor", "{mentee} answered your question"),
     "expired": ("mentee", "Your request to {mentor} expired"),
 }
-# Reminders to the mentor: pointless once the request is no longer waiting for them.
-REMINDERS = {"nudge", "expiring_soon"}
 # Events after which the student's ranked list moves on (or runs out).
 PASSED_ON = {"declined", "expired"}
 
 _NOTICES = {
     "received": "{mentee} would like you as a mentor. Please answer by {deadline}.",
-    "nudge": "{mentee} is still waiting for your answer (until {deadline}).",
-    "expiring_soon": "Last days to answer {mentee}: the request closes on {deadline}.",
     "accepted": "{mentor} accepted your request. Next: agree on goals and how often you'll meet.",
     "declined": "{mentor} can't take your request.",
     "info_requested": "{mentor} has a question about your request.",
@@ -140,18 +134,20 @@ def request_event_send(*, request_id: int, event: str) -> bool:
         raise ValueError(f"Unknown request event {event!r}")
     request = (
         MentorRequest.objects.select_related(
-            "mentee__profile", "mentor__profile", "suggested_mentor"
+            "mentee__profile",
+            "mentor__profile",
+            "mentee__notification_settings",
+            "mentor__notification_settings",
+            "suggested_mentor",
         )
         .filter(pk=request_id)
         .first()
     )
     if request is None:
         return False
-    if event in REMINDERS and request.status != MentorRequest.Status.PENDING:
-        return False  # answered or closed between the scan and this task
     subject = EVENTS[event][1]
     recipient = recipient_of(request, event)
-    if not recipient.is_active:
+    if not wants_email(recipient, EmailKind.REQUESTS):
         return False
     context: dict[str, object] = {
         "event": event,
@@ -166,17 +162,14 @@ def request_event_send(*, request_id: int, event: str) -> bool:
         context["next_request"] = next_request = passed_to(request)
         if next_request is None:
             context["recommendations"] = fresh_recommendations(request)
-    if event in REMINDERS:
-        context["has_next_choice"] = MentorRequest.objects.filter(
-            batch=request.batch, rank__gt=request.rank, status=MentorRequest.Status.QUEUED
-        ).exists()
-    message = EmailMultiAlternatives(
+    message = compose(
+        user=recipient,
+        kinds=[EmailKind.REQUESTS],
         subject=subject.format(
             mentee=request.mentee.display_name, mentor=request.mentor.display_name
         ),
-        body=render_to_string("emails/request_event.txt", context),
-        to=[recipient.email],
+        template="emails/request_event",
+        context=context,
     )
-    message.attach_alternative(render_to_string("emails/request_event.html", context), "text/html")
     message.send()
     return True

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Profile, User
@@ -306,59 +306,6 @@ def requests_expire_due(*, now: dt.datetime | None = None) -> int:
             _pass_on(request, "expired", now)
             expired += 1
     return expired
-
-
-# Reminders to a mentor who has not answered: days after the request was sent, then
-# one notice shortly before it passes on. ``nudges_sent`` records the last one sent
-# (1, 2, then EXPIRING_SOON), so each goes out once.
-NUDGE_AFTER = (dt.timedelta(days=3), dt.timedelta(days=7))
-EXPIRY_WARNING = dt.timedelta(days=2)
-EXPIRING_SOON = len(NUDGE_AFTER) + 1
-
-
-def _reminder_due(sent_at: dt.datetime, expires_at: dt.datetime, now: dt.datetime) -> int:
-    """The latest reminder due at ``now`` (0 for none): after downtime, earlier ones are stale."""
-    if expires_at - EXPIRY_WARNING <= now:
-        return EXPIRING_SOON
-    due = 0
-    for number, after in enumerate(NUDGE_AFTER, start=1):
-        if sent_at + after <= now:
-            due = number
-    return due
-
-
-def requests_nudge_due(*, now: dt.datetime | None = None) -> int:
-    """Remind mentors of requests still waiting for them. Safe to run any number of times,
-    also concurrently: each reminder is claimed by a conditional UPDATE and sent once."""
-    now = now or timezone.now()
-    due = Q()
-    for number, after in enumerate(NUDGE_AFTER, start=1):
-        due |= Q(nudges_sent__lt=number, sent_at__lte=now - after)
-    due |= Q(nudges_sent__lt=EXPIRING_SOON, expires_at__lte=now + EXPIRY_WARNING)
-    candidates = MentorRequest.objects.filter(
-        due, status=Status.PENDING, sent_at__isnull=False, expires_at__gt=now
-    ).values_list("pk", "sent_at", "expires_at", "nudges_sent")
-    sent = 0
-    for request_id, sent_at, expires_at, nudges_sent in list(candidates):
-        if sent_at is None or expires_at is None:  # excluded by the query; for the type checker
-            continue
-        number = _reminder_due(sent_at, expires_at, now)
-        if number <= nudges_sent:
-            continue
-        with transaction.atomic():
-            # The claim: one row changes for one scan only, and only while the request
-            # still waits for the mentor (an answer or a close meanwhile wins).
-            claimed = MentorRequest.objects.filter(
-                pk=request_id, status=Status.PENDING, nudges_sent__lt=number, expires_at__gt=now
-            ).update(nudges_sent=number)
-            if not claimed:
-                continue
-            request = MentorRequest.objects.select_related("mentee", "mentor__profile").get(
-                pk=request_id
-            )
-            notify(request, "expiring_soon" if number == EXPIRING_SOON else "nudge")
-            sent += 1
-    return sent
 
 
 def bookmark_add(*, user: User, mentor_profile_id: int) -> tuple[Bookmark, bool]:

@@ -17,12 +17,6 @@ def expire_requests() -> int:
     return services.requests_expire_due()
 
 
-@shared_task
-def nudge_requests() -> int:
-    """Remind mentors of unanswered requests (day 3, day 7, just before expiry; run by beat)."""
-    return services.requests_nudge_due()
-
-
 @shared_task(
     autoretry_for=(SMTPException, ConnectionError, TimeoutError),
     retry_backoff=30,

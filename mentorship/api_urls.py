@@ -11,6 +11,17 @@ urlpatterns = [
     path("me/", accounts_apis.MeApi.as_view(), name="me"),
     path("me/profile/", accounts_apis.MyProfileApi.as_view(), name="my_profile"),
     path("me/demographics/", accounts_apis.MyDemographicsApi.as_view(), name="my_demographics"),
+    path(
+        "me/notification-settings/",
+        accounts_apis.MyNotificationSettingsApi.as_view(),
+        name="my_notification_settings",
+    ),
+    path("calendar/", mentorship_apis.AcademicCalendarApi.as_view(), name="calendar"),
+    path(
+        "calendar/<int:date_id>/",
+        mentorship_apis.AcademicDateApi.as_view(),
+        name="calendar_date",
+    ),
     path("mentors/", matching_apis.MentorListApi.as_view(), name="mentors"),
     path("mentors/<int:profile_id>/", accounts_apis.MentorDetailApi.as_view(), name="mentor"),
     path(

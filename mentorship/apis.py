@@ -20,7 +20,7 @@ from matching.apis import ERRORS_404, RequestPerson, ResponseFigures
 from matching.models import MentorRequest
 
 from . import selectors, services
-from .models import Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
+from .models import AcademicDate, Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
 from .notifications import checkin_ics
 
 
@@ -432,3 +432,59 @@ class PayItForwardApi(APIView):
     def post(self, request: Request) -> Response:
         profile = services.mentoring_switch_on(user=_me(request))
         return Response(MentoringOnOutput(profile).data)
+
+
+# --- The academic calendar ------------------------------------------------------------
+
+
+class AcademicDateOutput(serializers.ModelSerializer):
+    stages = serializers.ListField(child=serializers.IntegerField())
+
+    class Meta:
+        model = AcademicDate
+        fields = [
+            "id", "title", "category", "date", "stages", "lead_days", "prompt", "default_key",
+            "active",
+        ]  # fmt: skip
+
+
+class AcademicDateInput(serializers.Serializer):
+    title = serializers.CharField(max_length=120)
+    category = serializers.ChoiceField(AcademicDate.Category.choices)
+    date = serializers.DateField()
+    stages = serializers.ListField(child=serializers.IntegerField(), required=False, default=list)
+    lead_days = serializers.IntegerField(min_value=1, max_value=120, default=21)
+    prompt = serializers.CharField(max_length=300)
+
+
+class AcademicCalendarApi(APIView):
+    """Your institution's academic calendar; its coordinators add dates."""
+
+    @extend_schema(operation_id="calendar_list", responses={200: AcademicDateOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        dates = selectors.academic_calendar(user=_me(request), include_off=True)
+        return Response(AcademicDateOutput(dates, many=True).data)
+
+    @extend_schema(operation_id="calendar_date_create", request=AcademicDateInput,
+                   responses={201: AcademicDateOutput, **ERRORS_4XX})  # fmt: skip
+    def post(self, request: Request) -> Response:
+        date = services.academic_date_save(
+            user=_me(request), data=_valid(AcademicDateInput, request)
+        )
+        return Response(AcademicDateOutput(date).data, status=201)
+
+
+class AcademicDateApi(APIView):
+    @extend_schema(operation_id="calendar_date_update", request=AcademicDateInput,
+                   responses={200: AcademicDateOutput, **ERRORS_404})  # fmt: skip
+    def put(self, request: Request, date_id: int) -> Response:
+        date = services.academic_date_save(
+            user=_me(request), date_id=date_id, data=_valid(AcademicDateInput, request)
+        )
+        return Response(AcademicDateOutput(date).data)
+
+    @extend_schema(operation_id="calendar_date_delete", request=None,
+                   responses={204: None, **ERRORS_404})  # fmt: skip
+    def delete(self, request: Request, date_id: int) -> Response:
+        services.academic_date_remove(user=_me(request), date_id=date_id)
+        return Response(status=204)

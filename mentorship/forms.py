@@ -9,10 +9,10 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from accounts.choices import MeetingMode
+from accounts.choices import MeetingMode, Stage
 from matching.models import MentorRequest
 
-from .models import Agreement, Feedback, Goal, Mentorship, Pulse
+from .models import AcademicDate, Agreement, Feedback, Goal, Mentorship, Pulse
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -184,4 +184,28 @@ class FeedbackForm(forms.Form):
     thank_you = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False,
         label="A thank-you note", help_text="Sent to the other side.",
+    )  # fmt: skip
+
+
+CALENDAR_STAGES = [
+    (s.value, s.label)
+    for s in (Stage.PREMED, Stage.MS1, Stage.MS2, Stage.MS3, Stage.MS4, Stage.PGY1, Stage.PGY2)
+]
+
+
+class AcademicDateForm(forms.Form):
+    title = forms.CharField(max_length=120, label="Name", help_text="e.g. “ERAS opens”")
+    category = forms.ChoiceField(choices=AcademicDate.Category.choices)
+    date = forms.DateField(widget=DATE)
+    stages = forms.TypedMultipleChoiceField(
+        choices=CALENDAR_STAGES, coerce=int, required=False,
+        widget=forms.CheckboxSelectMultiple, label="Mentees at these stages",
+        help_text="Their pairs get the prompt. None ticked: every pair.",
+    )  # fmt: skip
+    lead_days = forms.IntegerField(
+        min_value=1, max_value=120, initial=21, label="Days ahead to prompt pairs"
+    )
+    prompt = forms.CharField(
+        max_length=300, widget=forms.Textarea(attrs={"rows": 2}),
+        label="What pairs could do", help_text="e.g. “review the personal statement together.”",
     )  # fmt: skip

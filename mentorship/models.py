@@ -7,8 +7,10 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
-from accounts.choices import MeetingMode
+from accounts.choices import MeetingMode, Stage
+from accounts.models import Institution
 from matching.models import MentorRequest
 
 Cadence = MentorRequest.Cadence
@@ -114,6 +116,9 @@ class Agreement(models.Model):
     review_date = models.DateField()
     mentee_signed_at = models.DateTimeField(null=True, blank=True)
     mentor_signed_at = models.DateTimeField(null=True, blank=True)
+    # Each real change is a new version to sign; its date starts the 7-day reminder clock.
+    version = models.PositiveIntegerField(default=1)
+    drafted_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -167,6 +172,8 @@ class CheckIn(models.Model):
     agenda = models.TextField(max_length=4000, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.SCHEDULED)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Bumped when the time moves: calendar SEQUENCE, and a fresh upcoming reminder.
+    sequence = models.PositiveIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -174,7 +181,10 @@ class CheckIn(models.Model):
 
     class Meta:
         ordering = ["scheduled_at"]
-        indexes = [models.Index(fields=["status", "scheduled_at"])]
+        indexes = [
+            models.Index(fields=["status", "scheduled_at"]),
+            models.Index(fields=["mentorship", "status", "scheduled_at"]),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(status="completed", completed_at__isnull=False)
@@ -263,3 +273,159 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"Feedback {self.rating}/5 on mentorship {self.mentorship_id}"
+
+
+class Reminder(models.Model):
+    """The ledger: one row per reminder that fell due, unique per (person, kind, target, period).
+
+    A scan inserts rows for everything due (``ON CONFLICT DO NOTHING``: inserting
+    twice is a no-op); delivery claims a person's pending rows under lock, sends
+    at most one email a day and marks them in the same transaction.
+
+    ``target_id`` is the mentorship (overdue, agreement, calendar, program deadline),
+    the check-in (upcoming), the request (request reminders) or 0 (digest).
+    ``period`` tells apart reminders of one target: the agreement's version, the
+    check-in's sequence, the last logged check-in, the nudge number, the calendar
+    date, or the digest's month (YYYYMM).
+    """
+
+    class Kind(models.TextChoices):
+        REQUEST_NUDGE = "request_nudge", "A request waits for an answer"
+        REQUEST_EXPIRING = "request_expiring", "A request is about to expire"
+        CHECKIN_UPCOMING = "checkin_upcoming", "Upcoming check-in"
+        CHECKIN_OVERDUE = "checkin_overdue", "Check-in overdue"
+        AGREEMENT_UNSIGNED = "agreement_unsigned", "Agreement not signed"
+        CALENDAR = "calendar", "Academic calendar"
+        PROGRAM_DEADLINE = "program_deadline", "Program deadline"
+        DIGEST = "digest", "Monthly digest"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        HELD = "held", "Held for the digest"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    target_id = models.PositiveBigIntegerField()
+    period = models.PositiveIntegerField(default=0)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    # Quiet hours, the daily cap or a failed attempt push the next try to this time.
+    not_before = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    skip_reason = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+    email = models.ForeignKey(
+        "ReminderEmail", on_delete=models.SET_NULL, null=True, blank=True, related_name="items"
+    )
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "target_id", "period"], name="one_reminder_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["sent", "skipped", "failed"], done_at__isnull=False)
+                | (Q(status__in=["pending", "held"]) & Q(done_at__isnull=True)),
+                name="reminder_done_iff_dated",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["user", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.target_id}/{self.period} for {self.user_id} ({self.status})"
+
+
+class ReminderEmail(models.Model):
+    """One reminder email sent to a person: at most one per person per local day."""
+
+    class Kind(models.TextChoices):
+        DAILY = "daily", "Reminders"
+        DIGEST = "digest", "Monthly digest"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_emails"
+    )
+    day = models.DateField()  # in the person's time zone
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DAILY)
+    subject = models.CharField(max_length=300)
+    message_id = models.CharField(max_length=200)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day"], name="one_reminder_email_a_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminder email to {self.user_id} on {self.day}"
+
+
+class AcademicDate(models.Model):
+    """A date of an institution's academic calendar, with the prompt sent ahead of it.
+
+    Pairs whose mentee is at one of ``stages`` (all stages if empty) are prompted
+    ``lead_days`` before ``date``. US defaults are added for every institution and
+    can be edited by its coordinators; ``default_key`` marks them.
+    """
+
+    class Category(models.TextChoices):
+        EXAM = "exam", "Board exam"
+        CLERKSHIP = "clerkship", "Clerkships"
+        APPLICATION = "application", "Residency application"
+        INTERVIEWS = "interviews", "Interview season"
+        MATCH = "match", "The Match"
+        PROGRAM = "program", "Program deadline"
+        OTHER = "other", "Other"
+
+    institution = models.ForeignKey(
+        Institution, on_delete=models.CASCADE, related_name="academic_dates"
+    )
+    title = models.CharField(max_length=120)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    date = models.DateField()
+    stages = models.JSONField(default=list, blank=True)  # [Stage]; empty: every mentee
+    lead_days = models.PositiveSmallIntegerField(default=21)
+    prompt = models.CharField(max_length=300)
+    # US defaults: which one, for which academic year (starting in July). A default a
+    # coordinator removes is switched off rather than deleted, so it does not come back.
+    default_key = models.CharField(max_length=40, blank=True)
+    academic_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "title"]
+        indexes = [models.Index(fields=["date"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "default_key", "academic_year"],
+                condition=~Q(default_key=""),
+                name="one_default_date_per_year",
+            ),
+            models.UniqueConstraint(
+                fields=["institution", "title", "date"], name="one_academic_date_per_title_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(lead_days__gte=1, lead_days__lte=120), name="academic_lead_1_to_120"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.date})"
+
+    @property
+    def stage_labels(self) -> list[str]:
+        return [Stage(s).label for s in self.stages if s in Stage.values]

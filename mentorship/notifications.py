@@ -11,10 +11,10 @@ import datetime as dt
 
 import icalendar
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts.choices import EmailKind
+from accounts.mail import compose, wants_email
 from accounts.models import User
 
 from .models import CheckIn, Mentorship
@@ -109,8 +109,9 @@ def checkin_ics(checkin: CheckIn) -> bytes:
     event.add("description", "\n".join(lines))
     if checkin.location:
         event.add("location", checkin.location)
-    event.add("sequence", 1 if checkin.status == CheckIn.Status.CANCELLED else 0)
-    event.add("status", "CANCELLED" if checkin.status == CheckIn.Status.CANCELLED else "CONFIRMED")
+    cancelled = checkin.status == CheckIn.Status.CANCELLED
+    event.add("sequence", checkin.sequence + (1 if cancelled else 0))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     calendar.add_component(event)
     return calendar.to_ical()
 
@@ -122,14 +123,20 @@ def mentorship_event_send(
     if event not in EVENTS:
         raise ValueError(f"Unknown mentorship event {event!r}")
     mentorship = (
-        Mentorship.objects.select_related("mentee__profile", "mentor__profile", "agreement")
+        Mentorship.objects.select_related(
+            "mentee__profile",
+            "mentor__profile",
+            "mentee__notification_settings",
+            "mentor__notification_settings",
+            "agreement",
+        )
         .filter(pk=mentorship_id)
         .first()
     )
     if mentorship is None or recipient_id not in (mentorship.mentee_id, mentorship.mentor_id):
         return False
     recipient = mentorship.mentee if recipient_id == mentorship.mentee_id else mentorship.mentor
-    if not recipient.is_active:
+    if not wants_email(recipient, EmailKind.MENTORSHIP):
         return False
     checkin = None
     if checkin_id is not None:
@@ -148,13 +155,12 @@ def mentorship_event_send(
         "url": settings.SITE_URL + reverse(url_name, args=[mentorship.pk]),
         "recommendations_url": settings.SITE_URL + reverse("matching:recommendations"),
     }
-    message = EmailMultiAlternatives(
+    message = compose(
+        user=recipient,
+        kinds=[EmailKind.MENTORSHIP],
         subject=subject.format(other=other.display_name, when=when),
-        body=render_to_string("emails/mentorship_event.txt", context),
-        to=[recipient.email],
-    )
-    message.attach_alternative(
-        render_to_string("emails/mentorship_event.html", context), "text/html"
+        template="emails/mentorship_event",
+        context=context,
     )
     if checkin is not None and event in ("checkin_scheduled", "checkin_moved", "checkin_cancelled"):
         message.attach("checkin.ics", checkin_ics(checkin), "text/calendar")

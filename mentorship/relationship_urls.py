@@ -20,4 +20,7 @@ urlpatterns = [
     path("checkins/<int:checkin_id>/invite.ics", views.checkin_ics, name="checkin_ics"),
     path("checkins/<int:checkin_id>/<slug:action>/", views.checkin_action, name="checkin_action"),
     path("pay-it-forward/", views.pay_it_forward, name="pay_it_forward"),
+    path("calendar/", views.calendar, name="calendar"),
+    path("calendar/<int:date_id>/edit/", views.calendar, name="calendar_edit"),
+    path("calendar/<int:date_id>/remove/", views.calendar_remove, name="calendar_remove"),
 ]

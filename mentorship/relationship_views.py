@@ -9,7 +9,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +22,7 @@ from accounts.views import apply_errors
 from . import notifications, selectors, services
 from .exceptions import ApplicationError
 from .forms import (
+    AcademicDateForm,
     AgreementForm,
     CheckInForm,
     CompleteForm,
@@ -343,3 +345,50 @@ def pay_it_forward(request: HttpRequest) -> HttpResponse:
         "Check your mentoring settings so students find the right fit.",
     )
     return redirect("accounts:profile_step", "mentor")
+
+
+# --- The academic calendar --------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def calendar(request: HttpRequest, date_id: int | None = None) -> HttpResponse:
+    """The institution's academic calendar; its coordinators add, edit and remove dates."""
+    user = _user(request)
+    dates = selectors.academic_calendar(user=user, include_off=True)
+    editing = None
+    if date_id is not None:
+        editing = dates.filter(pk=date_id).first()
+        if editing is None or not user.is_coordinator:
+            raise Http404("No such date in your calendar.")
+    initial = {}
+    if editing is not None:
+        initial = {
+            f: getattr(editing, f) for f in ("title", "category", "date", "lead_days", "prompt")
+        }
+        initial["stages"] = editing.stages
+    form = AcademicDateForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if not user.is_coordinator:
+            raise PermissionDenied("Only your school's coordinators can change its calendar.")
+        if form.is_valid():
+            try:
+                services.academic_date_save(user=user, date_id=date_id, data=form.cleaned_data)
+            except ApplicationError as error:
+                apply_errors(form, error)
+            else:
+                messages.success(request, "Calendar saved.")
+                return redirect("mentorships:calendar")
+    return render(
+        request,
+        "mentorship/calendar.html",
+        {"dates": dates, "form": form, "editing": editing, "today": timezone.localdate()},
+    )
+
+
+@login_required
+@require_POST
+def calendar_remove(request: HttpRequest, date_id: int) -> HttpResponse:
+    services.academic_date_remove(user=_user(request), date_id=date_id)
+    messages.success(request, "Date taken off the calendar.")
+    return redirect("mentorships:calendar")

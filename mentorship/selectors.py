@@ -9,10 +9,11 @@ from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.choices import Role
 from accounts.models import Profile, User
 from matching.selectors import ResponseStats, response_stats
 
-from .models import Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
+from .models import AcademicDate, Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
 
 
 def mentorships_for(*, user: User) -> QuerySet[Mentorship]:
@@ -172,3 +173,21 @@ def mentor_track_record(*, viewer: User, profile: Profile) -> TrackRecord:
         rating_count=ratings["n"],
         rating_average=round(float(ratings["average"]), 1) if enough else None,
     )
+
+
+def academic_calendar(*, user: User, include_off: bool = False) -> QuerySet[AcademicDate]:
+    """The academic calendar of the person's institution, from the last month on.
+
+    Switched-off dates are shown only to the institution's coordinators (to switch
+    them back on); nobody sees another institution's calendar.
+    """
+    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
+    if institution_id is None:
+        return AcademicDate.objects.none()
+    dates = AcademicDate.objects.filter(
+        institution_id=institution_id,
+        date__gte=timezone.localdate() - dt.timedelta(days=31),
+    )
+    if not (include_off and user.role == Role.COORDINATOR):
+        dates = dates.filter(active=True)
+    return dates.order_by("date", "title")

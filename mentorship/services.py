@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import Http404
@@ -244,6 +245,8 @@ def agreement_update(*, user: User, mentorship_id: int, data: Mapping[str, Any])
     if changed:
         agreement.mentee_signed_at = None
         agreement.mentor_signed_at = None
+        agreement.version += 1
+        agreement.drafted_at = timezone.now()
         agreement.save()
         _tell(mentorship, mentorship.other_party_id(user.pk), "agreement_to_sign")
     return agreement
@@ -412,6 +415,8 @@ def checkin_update(*, user: User, checkin_id: int, data: Mapping[str, Any]) -> C
     moved = "scheduled_at" in cleaned and cleaned["scheduled_at"] != checkin.scheduled_at
     for field, value in cleaned.items():
         setattr(checkin, field, value)
+    if moved:
+        checkin.sequence += 1
     checkin.save()
     if moved:
         mentorship = checkin.mentorship
@@ -655,3 +660,146 @@ def mentoring_switch_on(*, user: User) -> Profile:
     profile.capacity = max(profile.capacity, profile.active_mentees + 1, 1)
     profile.save(update_fields=["accepting_mentees", "capacity", "updated_at"])
     return profile
+
+
+# --- The academic calendar -------------------------------------------------------
+
+
+def academic_calendars_roll(*, today: dt.date | None = None) -> int:
+    """Give every institution the US default dates for this academic year and the next.
+
+    Idempotent: a default already there (even switched off or moved by a
+    coordinator) is left alone. Returns how many dates were added.
+    """
+    from accounts.models import Institution
+
+    from .calendar import DEFAULTS, academic_year, occurs_on
+    from .models import AcademicDate
+
+    today = today or timezone.localdate()
+    year = academic_year(today)
+    rows = [
+        AcademicDate(
+            institution_id=institution_id,
+            title=default.title,
+            category=default.category,
+            date=occurs_on(default, y),
+            stages=list(default.stages),
+            lead_days=default.lead_days,
+            prompt=default.prompt,
+            default_key=default.key,
+            academic_year=y,
+        )
+        for institution_id in Institution.objects.values_list("pk", flat=True)
+        for y in (year, year + 1)
+        for default in DEFAULTS
+    ]
+    before = AcademicDate.objects.count()
+    AcademicDate.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    return AcademicDate.objects.count() - before
+
+
+def _coordinated_institution(user: User) -> int:
+    """The institution a coordinator runs; anyone else may not edit a calendar."""
+    from accounts.choices import Role
+
+    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
+    if user.role != Role.COORDINATOR or institution_id is None:
+        raise PermissionDenied("Only your school's coordinators can change its academic calendar.")
+    return institution_id
+
+
+def _clean_academic_date(data: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
+    from accounts.choices import STUDENT_STAGES, Stage
+
+    from .models import AcademicDate
+
+    cleaned: dict[str, Any] = {}
+    title = str(data.get("title") or "").strip()
+    if not title:
+        errors["title"] = ["Give the date a name, e.g. “ERAS opens”."]
+    elif len(title) > 120:
+        errors["title"] = ["Keep the name under 120 characters."]
+    cleaned["title"] = title
+    category = data.get("category") or AcademicDate.Category.OTHER
+    if category not in AcademicDate.Category.values:
+        errors["category"] = ["Choose one of the options."]
+    cleaned["category"] = category
+    cleaned["date"] = _clean_date(data.get("date"), "date", errors)
+    if cleaned["date"] is None and "date" not in errors:
+        errors["date"] = ["Choose the date."]
+    stages = data.get("stages") or []
+    if isinstance(stages, str | int):
+        stages = [stages]
+    try:
+        stage_values = sorted({int(s) for s in stages})
+    except (TypeError, ValueError):
+        stage_values = [-1]
+    allowed = {int(s) for s in STUDENT_STAGES} | {int(Stage.PGY1), int(Stage.PGY2)}
+    if any(s not in allowed for s in stage_values):
+        errors["stages"] = ["Choose stages from pre-med to PGY-2."]
+    cleaned["stages"] = stage_values
+    lead = _int_or_none(data.get("lead_days", 21))
+    if lead is None or not 1 <= lead <= 120:
+        errors["lead_days"] = ["Prompt between 1 and 120 days ahead."]
+    cleaned["lead_days"] = lead
+    prompt = str(data.get("prompt") or "").strip()
+    if not prompt:
+        errors["prompt"] = ["Say what pairs could do, e.g. “review the personal statement”."]
+    elif len(prompt) > 300:
+        errors["prompt"] = ["Keep the prompt under 300 characters."]
+    cleaned["prompt"] = prompt
+    return cleaned
+
+
+@transaction.atomic
+def academic_date_save(*, user: User, data: Mapping[str, Any], date_id: int | None = None) -> Any:
+    """Add a date to the coordinator's calendar, or change one (404 for other schools')."""
+    from .models import AcademicDate
+
+    institution_id = _coordinated_institution(user)
+    date: AcademicDate | None = AcademicDate(institution_id=institution_id)
+    if date_id is not None:
+        date = (
+            AcademicDate.objects.select_for_update()
+            .filter(pk=date_id, institution_id=institution_id)
+            .first()
+        )
+    if date is None:
+        raise Http404("No such date in your calendar.")
+    errors: dict[str, list[str]] = {}
+    cleaned = _clean_academic_date(data, errors)
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+    for name, value in cleaned.items():
+        setattr(date, name, value)
+    date.active = True
+    try:
+        with transaction.atomic():
+            date.save()
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "Your calendar already has a date with this name on that day.",
+            fields={"title": ["Already on the calendar for that day."]},
+        ) from exc
+    return date
+
+
+@transaction.atomic
+def academic_date_remove(*, user: User, date_id: int) -> None:
+    """Take a date off the calendar. A US default is switched off so it does not return."""
+    from .models import AcademicDate
+
+    institution_id = _coordinated_institution(user)
+    date = (
+        AcademicDate.objects.select_for_update()
+        .filter(pk=date_id, institution_id=institution_id)
+        .first()
+    )
+    if date is None:
+        raise Http404("No such date in your calendar.")
+    if date.default_key:
+        date.active = False
+        date.save(update_fields=["active", "updated_at"])
+    else:
+        date.delete()

@@ -6,7 +6,7 @@ from smtplib import SMTPException
 
 from celery import shared_task
 
-from . import notifications
+from . import notifications, reminders, services
 
 
 @shared_task(
@@ -24,3 +24,29 @@ def send_mentorship_event(
         event=event,
         checkin_id=(ids or {}).get("checkin"),
     )
+
+
+@shared_task
+def scan_reminders() -> int:
+    """Write what fell due to the ledger and queue deliveries (run by beat)."""
+    return reminders.reminders_scan().total
+
+
+@shared_task
+def deliver_reminders(user_ids: list[int]) -> dict[str, int]:
+    """Deliver the due reminders of a batch of people: at most one email each.
+
+    Failures are recorded on the ledger rows and retried by later scans with
+    backoff, so this task itself never retries (a retry would race the scan).
+    """
+    outcomes: dict[str, int] = {}
+    for user_id in user_ids:
+        outcome = reminders.reminders_deliver(user_id=user_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+@shared_task
+def roll_academic_calendars() -> int:
+    """Keep every institution's academic calendar a year ahead (run by beat)."""
+    return services.academic_calendars_roll()

@@ -204,8 +204,22 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # scans find what fell due (including during downtime) and act on it once.
 CELERY_BEAT_SCHEDULE = {
     "expire-mentor-requests": {"task": "matching.tasks.expire_requests", "schedule": 15 * 60},
-    "nudge-mentor-requests": {"task": "matching.tasks.nudge_requests", "schedule": 15 * 60},
+    # Finds every reminder that fell due (check-ins, agreements, requests, calendar,
+    # digest), writes it to the ledger once and queues its delivery.
+    "scan-reminders": {"task": "mentorship.tasks.scan_reminders", "schedule": 5 * 60},
+    # Keeps each institution's academic calendar a year ahead (US defaults).
+    "roll-academic-calendars": {
+        "task": "mentorship.tasks.roll_academic_calendars",
+        "schedule": 6 * 60 * 60,
+    },
 }
+# On Redis, a task whose worker died unacknowledged goes back to the queue after this
+# long. (The embedded SQLAlchemy broker passes its options to create_engine: none there.)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60 * 60)}
+    if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {}
+)
 MENTOR_REQUEST_EXPIRY_DAYS = env_int("MENTOR_REQUEST_EXPIRY_DAYS", 14)
 
 # --- Security headers that hold everywhere ---------------------------------------

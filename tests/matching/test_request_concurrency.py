@@ -1,12 +1,12 @@
-"""Races on real PostgreSQL with real threads: duplicate requests, overlapping reminder scans."""
+"""Races on real PostgreSQL with real threads: duplicate requests.
 
-import datetime as dt
+Overlapping reminder scans are in tests/mentorship/test_reminder_concurrency.py."""
+
 import threading
 
 import pytest
 from django.core import mail
 from django.db import connection, connections
-from django.utils import timezone
 
 from accounts.choices import Role, Stage
 from accounts.models import Notification
@@ -78,25 +78,3 @@ def test_concurrent_duplicate_requests_leave_exactly_one_open_request(postgres, 
         # The losers told nobody anything.
         assert Notification.objects.filter(user=mentor).count() == 1, f"trial {trial}"
         assert [m.to for m in mail.outbox] == [[mentor.email]], f"trial {trial}"
-
-
-@pytest.mark.postgres
-def test_overlapping_reminder_scans_send_each_reminder_once(postgres, school):
-    mentor = UserFactory(
-        role=Role.PHYSICIAN, profile={"institution": school, "stage": Stage.ATTENDING_SENIOR}
-    )
-    students = [UserFactory(role=Role.STUDENT, profile={"institution": school}) for _ in range(6)]
-    requests = [
-        services.request_send(mentee=s, mentors=[mentor], expectations="Monthly calls.")[0]
-        for s in students
-    ]
-    day_3 = timezone.now() + dt.timedelta(days=3, minutes=1)
-    for trial in range(TRIALS):
-        MentorRequest.objects.update(nudges_sent=0)
-        Notification.objects.filter(kind="request.nudge").delete()
-        mail.outbox.clear()
-        outcomes = _together(lambda: services.requests_nudge_due(now=day_3), 4)
-        assert sum(outcomes) == len(requests), f"trial {trial}"
-        assert Notification.objects.filter(kind="request.nudge").count() == len(requests)
-        assert len(mail.outbox) == len(requests), f"trial {trial}"
-        assert set(MentorRequest.objects.values_list("nudges_sent", flat=True)) == {1}

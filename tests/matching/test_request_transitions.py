@@ -127,7 +127,7 @@ def snapshot():
     return (
         sorted(
             MentorRequest.objects.values_list(
-                "pk", "status", "slot", "sent_at", "responded_at", "closed_at", "nudges_sent"
+                "pk", "status", "slot", "sent_at", "responded_at", "closed_at", "expires_at"
             )
         ),
         RequestMessage.objects.count(),

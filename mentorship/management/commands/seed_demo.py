@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
 from mentorship.demo import seed_relationships
+from mentorship.services import academic_calendars_roll
 
 
 class Command(BaseCommand):
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         result = seed_demo(seed=options["seed"])
         pairs = seed_relationships(seed=options["seed"])
+        academic_calendars_roll()  # each school's US academic calendar (idempotent)
         elapsed = time.perf_counter() - started
         if result.created:
             self.stdout.write(
