@@ -84,6 +84,9 @@ EXPIRY_WARNING = dt.timedelta(days=2)
 EXPIRING_PERIOD = 3
 MAX_LEAD = dt.timedelta(days=14)  # the longest check-in lead time a person may choose
 CALENDAR_HORIZON = dt.timedelta(days=120)  # the longest lead an academic date may have
+# The month's digest is due on the 1st; a scan this many days later still sends it
+# (catch-up after downtime), but switching the digest on later waits for the next 1st.
+DIGEST_CATCH_UP_DAYS = 7
 
 # --- Delivery ----------------------------------------------------------------------
 MAX_ATTEMPTS = 5
@@ -107,6 +110,22 @@ EMAIL_KIND = {
     Kind.CALENDAR: EmailKind.CALENDAR,
     Kind.PROGRAM_DEADLINE: EmailKind.PROGRAM_DEADLINE,
     Kind.DIGEST: EmailKind.DIGEST,
+}
+# The order of items in an email, most time-critical first (it also names the subject).
+PRIORITY = {
+    kind: rank
+    for rank, kind in enumerate(
+        [
+            Kind.CHECKIN_UPCOMING,
+            Kind.REQUEST_EXPIRING,
+            Kind.REQUEST_NUDGE,
+            Kind.AGREEMENT_UNSIGNED,
+            Kind.CHECKIN_OVERDUE,
+            Kind.PROGRAM_DEADLINE,
+            Kind.CALENDAR,
+            Kind.DIGEST,
+        ]
+    )
 }
 MENTORSHIP_KINDS = {
     Kind.CHECKIN_OVERDUE,
@@ -337,7 +356,11 @@ def _insert(rows: QuerySet[Any], kind: str, now: dt.datetime) -> int:
 
 
 def _insert_digests(now: dt.datetime) -> int:
-    """This month's digest for everyone who asked for it, due on the 1st in their time zone."""
+    """This month's digest for everyone who asked for it, due on the 1st in their time zone.
+
+    One query for the people, then batched inserts: the digest is opt-in, so this
+    grows with the people who asked for it, not with the mentorships.
+    """
     wanted = NotificationSettings.objects.filter(
         delivery__digest=Delivery.EMAIL, user__is_active=True
     ).values_list("user_id", "user__profile__timezone")
@@ -345,6 +368,8 @@ def _insert_digests(now: dt.datetime) -> int:
     for user_id, tz_name in wanted:
         tz = _zone(tz_name)
         local = now.astimezone(tz)
+        if local.day > DIGEST_CATCH_UP_DAYS:
+            continue  # switched on mid-month: the first digest comes on the next 1st
         first = dt.datetime.combine(local.date().replace(day=1), dt.time(0), tzinfo=tz)
         rows.append(
             Reminder(
@@ -498,7 +523,7 @@ def _deliver(user_id: int, now: dt.datetime) -> str:
             _notice(item)
         else:
             to_send.append(item)
-    to_send = _fold_requests(to_send, now)
+    to_send = sorted(_fold_requests(to_send, now), key=lambda i: PRIORITY[i.reminder.kind])
     if not to_send and digest is None:
         return "nothing to email"
 
@@ -623,6 +648,15 @@ def _other(mentorship: Mentorship, user_id: int) -> User:
     return mentorship.mentor if user_id == mentorship.mentee_id else mentorship.mentee
 
 
+def _live(mentorship: Mentorship) -> bool:
+    """Reminders are for active pairs of two active people: not paused, ended or left."""
+    return (
+        mentorship.status == Mentorship.Status.ACTIVE
+        and mentorship.mentee.is_active
+        and mentorship.mentor.is_active
+    )
+
+
 def _detail_url(mentorship_id: int) -> str:
     return reverse("mentorships:detail", args=[mentorship_id])
 
@@ -682,7 +716,7 @@ def _resolve(
                 or checkin.status != CheckIn.Status.SCHEDULED
                 or checkin.sequence != row.period
                 or checkin.scheduled_at <= now
-                or checkin.mentorship.status != Mentorship.Status.ACTIVE
+                or not _live(checkin.mentorship)
             ):
                 stale.append((row, "check-in moved, cancelled or over"))
                 continue
@@ -735,7 +769,7 @@ def _resolve(
             )
             continue
         mentorship = pairs.get(row.target_id)
-        if mentorship is None or mentorship.status != Mentorship.Status.ACTIVE:
+        if mentorship is None or not _live(mentorship):
             stale.append((row, "mentorship paused or ended"))
             continue
         other = _other(mentorship, row.user_id)
