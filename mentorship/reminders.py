@@ -112,7 +112,7 @@ EMAIL_KIND = {
     Kind.DIGEST: EmailKind.DIGEST,
 }
 # The order of items in an email, most time-critical first (it also names the subject).
-PRIORITY = {
+PRIORITY: dict[str, int] = {
     kind: rank
     for rank, kind in enumerate(
         [
