@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONE, SELF
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_prefixed, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -138,6 +138,10 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "MedMentor <no-reply@medmentor.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# An email provider through django-anymail (pip install ".[anymail]"): set EMAIL_BACKEND
+# to its backend, e.g. anymail.backends.postmark.EmailBackend, and its settings as
+# ANYMAIL_<SETTING> variables, e.g. ANYMAIL_POSTMARK_SERVER_TOKEN.
+ANYMAIL = env_prefixed("ANYMAIL_")
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
