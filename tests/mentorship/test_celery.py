@@ -7,6 +7,7 @@ from django.core import mail
 
 import accounts.tasks  # noqa: F401 - registers the shared task
 from accounts.models import Profile
+from mentorship.celery import app as project_app
 from tests.conftest import require_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +34,7 @@ def _run_with_broker(broker_url: str, user_id: int) -> None:
             )
     finally:
         worker_app.close()
+        project_app.set_current()  # start_worker made the test app current; give it back
 
 
 def _wait_for(condition, timeout: float = 20.0) -> None:
