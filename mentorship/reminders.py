@@ -510,9 +510,12 @@ def _deliver(user_id: int, now: dt.datetime) -> str:
         _close([row], Status.SKIPPED, now, reason)
 
     digest = next((item for item in items if item.reminder.kind == Kind.DIGEST), None)
+    if digest is not None and prefs.delivery_of(EmailKind.DIGEST) == Delivery.OFF:
+        _close([digest.reminder], Status.SKIPPED, now, "digest switched off")
+        digest = None
     to_send: list[Item] = []
     for item in items:
-        if item is digest:
+        if item.reminder.kind == Kind.DIGEST:
             continue
         route = prefs.delivery_of(item.email_kind)
         if route == Delivery.OFF:

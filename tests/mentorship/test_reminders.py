@@ -483,3 +483,17 @@ def test_the_scan_runs_the_same_number_of_queries_for_1_or_20_due_pairs(at, scho
     twenty = queries_at(T0 + 7 * DAY)
     assert one[1] == 2 and twenty[1] == 40  # both sides of each unsigned agreement
     assert one[0] == twenty[0]
+
+
+def test_a_digest_switched_off_before_it_goes_out_is_not_sent(at, student):
+    notification_settings_update(user=student, data={"delivery": {"digest": "email"}})
+    first = dt.datetime(2026, 11, 1, 5, 0, tzinfo=dt.UTC)  # midnight in New York: quiet
+    with at(first):
+        reminders.reminders_scan()
+    assert Reminder.objects.get(user=student, kind="digest").status == "pending"
+    notification_settings_update(user=student, data={"delivery": {"digest": "off"}})
+    with at(first + 9 * HOUR):
+        reminders.reminders_scan()
+    row = Reminder.objects.get(user=student, kind="digest")
+    assert (row.status, row.skip_reason) == ("skipped", "digest switched off")
+    assert mail.outbox == []
