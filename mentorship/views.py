@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from accounts import selectors as account_selectors
@@ -52,6 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 status__in=[MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED]
             )
         )
+    context["calendar_next"] = _calendar_next(user, profile.stage)
     if user.role == Role.COORDINATOR and profile.institution_id:
         summary = account_selectors.coordinator_institution_summary(user=user)
         by_stage: list[dict[str, int]] = summary["by_stage"]  # type: ignore[assignment]
@@ -60,6 +64,17 @@ def home(request: HttpRequest) -> HttpResponse:
         ]
         context["summary"] = summary
     return render(request, "dashboard.html", context)
+
+
+def _calendar_next(user: User, stage: int | None, count: int = 3) -> list[Any]:
+    """The next dates of the school's calendar for this person: their own stage's as a
+    mentee, every date as a mentor or coordinator."""
+    dates = mentorship_selectors.academic_calendar(user=user).filter(
+        date__gte=timezone.localdate()
+    )[:30]
+    if user.can_mentor or user.role == Role.COORDINATOR:
+        return list(dates[:count])
+    return [d for d in dates if not d.stages or stage in d.stages][:count]
 
 
 def _agreements_to_sign(user: User, mentorships: list[Mentorship]) -> list[Mentorship]:

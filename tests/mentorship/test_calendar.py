@@ -150,3 +150,18 @@ def test_only_the_schools_own_coordinators_may_change_it(
 
 def test_the_calendar_page_needs_sign_in():
     assert Client().get("/mentorships/calendar/").status_code == 302
+
+
+def test_the_dashboard_shows_the_next_dates_for_the_students_stage(student, school):
+    AcademicDate.objects.create(
+        institution=school, title="Step 1 season", date=dt.date.today() + dt.timedelta(days=40),
+        stages=[Stage.MS2], prompt="plan.",
+    )  # fmt: skip
+    AcademicDate.objects.create(
+        institution=school, title="Match Day", date=dt.date.today() + dt.timedelta(days=20),
+        stages=[Stage.MS4], prompt="plan.",
+    )  # fmt: skip
+    page = client_for(student).get("/").content.decode()
+    assert "Coming up on the calendar" in page
+    assert "Step 1 season" in page
+    assert "Match Day" not in page  # an MS2 is not matching this year
