@@ -6,13 +6,15 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test test-fast lint format bench migrate seed clean
+.PHONY: help install run test test-fast lint format bench bench-reminders migrate seed clean
 
 help:
 	@echo "make run    - install, migrate, load the demo school, start site + Celery worker + beat"
 	@echo "make test   - the whole test suite"
 	@echo "make lint   - ruff, format check, mypy"
 	@echo "make bench  - matching engine benchmark"
+	@echo "make bench-reminders - one reminders scan over 100,000 mentorships in a throw-away"
+	@echo "               database (PostgreSQL when DATABASE_URL is set, else a temporary SQLite file)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -59,6 +61,11 @@ format: install
 
 bench: install
 	$(PY) -m matching.engine.bench
+
+# Creates <name>_bench next to DATABASE_URL's database (or a temporary SQLite file),
+# drops it afterwards; never touches the configured database. ARGS="--mentorships 20000".
+bench-reminders: install
+	$(PY) manage.py bench_reminders $(ARGS)
 
 clean:
 	rm -rf var/ $(VENV)
