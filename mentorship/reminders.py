@@ -160,11 +160,19 @@ def reminders_scan(*, now: dt.datetime | None = None, enqueue: bool = True) -> S
     """
     now = now or timezone.now()
     result = ScanResult()
+    queued: set[int] = set()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # These statements run once and briefly: compiling them costs more than it saves.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         for kind, rows in _due(now):
-            result.inserted[kind] = result.inserted.get(kind, 0) + _insert(rows, kind, now)
+            inserted = _insert(rows, kind, now)
+            result.inserted[kind] = result.inserted.get(kind, 0) + len(inserted)
+            queued.update(inserted)
         result.inserted[Kind.DIGEST] = _insert_digests(now)
-        result.user_ids = _mark_queued(now)
+        queued.update(_mark_queued(now))  # deferred, retried or lost earlier: due again
+        result.user_ids = sorted(queued)
         if enqueue and result.user_ids:
             user_ids = result.user_ids
             transaction.on_commit(lambda: _enqueue(user_ids))
@@ -302,57 +310,76 @@ def _due(now: dt.datetime) -> Iterable[tuple[str, QuerySet[Any]]]:
         ),
     )
 
-    # Academic calendar and program deadlines: one statement per date that is due,
-    # for the pairs of its institution whose mentee is at one of its stages.
+    # Academic calendar and program deadlines. Schools share most dates (the US
+    # defaults), so dates due the same day for the same stages are grouped across
+    # schools: one statement per group and side, not per school and date.
     today = now.date()
-    dates = AcademicDate.objects.filter(
+    groups: dict[tuple[str, dt.date, tuple[int, ...], int], dict[int, int]] = {}
+    for date in AcademicDate.objects.filter(
         active=True, date__gt=today, date__lte=today + CALENDAR_HORIZON
-    )
-    for date in dates:
+    ).order_by("pk"):
         starts = date.date - dt.timedelta(days=date.lead_days)
         if starts > today:
             continue
+        kind: str = (
+            Kind.PROGRAM_DEADLINE if date.category == date.Category.PROGRAM else Kind.CALENDAR
+        )
+        copy = 0  # a school with two such dates the same day needs a second group
+        while date.institution_id in groups.get((kind, starts, tuple(date.stages), copy), {}):
+            copy += 1
+        groups.setdefault((kind, starts, tuple(date.stages), copy), {})[date.institution_id] = (
+            date.pk
+        )
+    for (date_kind, starts, stages, _copy), date_of_school in groups.items():
+        school = "mentee__profile__institution_id"
         pairs = Mentorship.objects.filter(
-            _live_pairs(), mentee__profile__institution_id=date.institution_id
+            _live_pairs(), **{f"{school}__in": list(date_of_school)}
         ).order_by()
-        if date.stages:
-            pairs = pairs.filter(mentee__profile__stage__in=date.stages)
-        kind = Kind.PROGRAM_DEADLINE if date.category == date.Category.PROGRAM else Kind.CALENDAR
+        if stages:
+            pairs = pairs.filter(mentee__profile__stage__in=stages)
+        date_id = Case(
+            *[When(**{school: i}, then=Value(pk)) for i, pk in date_of_school.items()],
+            output_field=IntegerField(),
+        )
         due_at = dt.datetime.combine(starts, dt.time(0), tzinfo=dt.UTC)
         for side in SIDES:
             yield (
-                kind,
+                date_kind,
                 pairs.annotate(
                     r_user=F(f"{side}_id"),
                     r_target=F("pk"),
-                    r_period=Value(date.pk, output_field=IntegerField()),
+                    r_period=date_id,
                     r_due=Value(due_at, output_field=DateTimeField()),
                 ),
             )
 
 
-def _insert(rows: QuerySet[Any], kind: str, now: dt.datetime) -> int:
-    """``INSERT INTO ledger SELECT <rows> ON CONFLICT DO NOTHING``: one statement, any size."""
+def _insert(rows: QuerySet[Any], kind: str, now: dt.datetime) -> list[int]:
+    """``INSERT INTO ledger SELECT <rows> ON CONFLICT DO NOTHING``: one statement, any size.
+
+    New rows are due now, so they are written already marked queued; the statement
+    returns the person of each new row (rows already in the ledger return nothing).
+    """
     inner, params = rows.values("r_user", "r_target", "r_period", "r_due").query.sql_with_params()
     quote = connection.ops.quote_name
     columns = ", ".join(
         quote(c)
         for c in (
             "user_id", "kind", "target_id", "period", "due_at", "status",
-            "attempts", "last_error", "skip_reason", "created_at",
+            "attempts", "last_error", "skip_reason", "created_at", "queued_at",
         )
     )  # fmt: skip
     # "WHERE true" keeps SQLite from reading ON CONFLICT as a join constraint. Only
     # quoted identifiers and Django's compiled SQL are formatted in; values are params.
     sql = (
         f"INSERT INTO {quote(Reminder._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT s.r_user, %s, s.r_target, s.r_period, s.r_due, %s, 0, '', '', %s "
-        f"FROM ({inner}) s WHERE true ON CONFLICT DO NOTHING"
+        f"SELECT s.r_user, %s, s.r_target, s.r_period, s.r_due, %s, 0, '', '', %s, %s "
+        f"FROM ({inner}) s WHERE true ON CONFLICT DO NOTHING RETURNING user_id"
     )
     created = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [kind, Status.PENDING, created, *params])
-        return max(cursor.rowcount, 0)
+        cursor.execute(sql, [kind, Status.PENDING, created, created, *params])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _insert_digests(now: dt.datetime) -> int:
@@ -361,6 +388,8 @@ def _insert_digests(now: dt.datetime) -> int:
     One query for the people, then batched inserts: the digest is opt-in, so this
     grows with the people who asked for it, not with the mentorships.
     """
+    if now.day > DIGEST_CATCH_UP_DAYS + 1:  # no time zone is still in the first week
+        return 0
     wanted = NotificationSettings.objects.filter(
         delivery__digest=Delivery.EMAIL, user__is_active=True
     ).values_list("user_id", "user__profile__timezone")
@@ -381,9 +410,11 @@ def _insert_digests(now: dt.datetime) -> int:
                 created_at=now,
             )
         )
-    before = Reminder.objects.filter(kind=Kind.DIGEST).count() if rows else 0
+    if not rows:
+        return 0
     Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    return Reminder.objects.filter(kind=Kind.DIGEST).count() - before if rows else 0
+    # Rows written by this scan carry its moment (a row already there keeps its own).
+    return Reminder.objects.filter(kind=Kind.DIGEST, created_at=now).count()
 
 
 def _ready(now: dt.datetime) -> Q:
@@ -489,7 +520,18 @@ def _close(rows: Iterable[Reminder], status: str, now: dt.datetime, reason: str 
         )
 
 
+# Namespace of the PostgreSQL advisory locks that make one delivery per person at a time.
+DELIVERY_LOCK = 7_2026
+
+
 def _deliver(user_id: int, now: dt.datetime) -> str:
+    if connection.vendor == "postgresql":
+        # One delivery per person at a time, so one of them claims all the person's rows
+        # (row locks alone are taken one by one and could split them between two emails).
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [DELIVERY_LOCK, user_id])
+            if not cursor.fetchone()[0]:
+                return "busy"
     rows = list(
         Reminder.objects.select_for_update(skip_locked=True)
         .filter(_ready(now), user_id=user_id)

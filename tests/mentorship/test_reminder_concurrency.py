@@ -158,12 +158,14 @@ def test_concurrent_scans_and_deliveries_write_each_reminder_once_and_send_one_e
                 assert row.email_id == emails[row.user_id].pk, (where, key)
             assert (row.attempts, row.last_error, row.not_before) == (0, "", None), (where, key)
 
-        # One delivery per person did the work; every other one found nothing to do.
+        # One delivery per person did the work; every other one found nothing to do, or
+        # found another delivery for that person under way (its advisory lock) and left.
         for user_id in everyone:
             outcomes = Counter(result[user_id] for result in results)
             sends = 1 if user_id in recipients else 0
-            wanted = Counter({"sent": sends, "nothing due": THREADS - sends})
-            assert outcomes == wanted, (where, user_id, outcomes)
+            assert outcomes["sent"] == sends, (where, user_id, outcomes)
+            assert set(outcomes) - {"sent"} <= {"nothing due", "busy"}, (where, user_id, outcomes)
+            assert sum(outcomes.values()) == THREADS, (where, user_id, outcomes)
 
         sent = mail.outbox[:]
         assert sorted(m.to[0] for m in sent) == sorted(recipients.values()), where

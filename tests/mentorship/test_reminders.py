@@ -497,3 +497,42 @@ def test_a_digest_switched_off_before_it_goes_out_is_not_sent(at, student):
     row = Reminder.objects.get(user=student, kind="digest")
     assert (row.status, row.skip_reason) == ("skipped", "digest switched off")
     assert mail.outbox == []
+
+
+def test_a_date_shared_by_schools_prompts_each_pair_with_its_own_schools_date(
+    at, run, school, other_school, resident
+):
+    other_mentor = UserFactory(
+        role=Role.PHYSICIAN, profile={"institution": other_school, "stage": Stage.ATTENDING_MID}
+    )
+    pairs = []
+    for institution, mentor in ((school, resident), (other_school, other_mentor)):
+        mentee = UserFactory(
+            role=Role.STUDENT, profile={"institution": institution, "stage": Stage.MS4}
+        )
+        pairs.append(make_pair(at, mentee, mentor, sign=(mentee, mentor)))
+    dates = [
+        AcademicDate.objects.create(
+            institution=institution,
+            title="ERAS opens",
+            date=(T0 + 24 * DAY).date(),
+            stages=[Stage.MS4],
+            lead_days=21,
+            prompt="review the personal statement.",
+        )
+        for institution in (school, other_school)
+    ]
+    with time_machine.travel(T0 + 3 * DAY, tick=False), CaptureQueriesContext(connection) as ctx:
+        reminders.reminders_scan(enqueue=False)
+    calendar_inserts = [
+        q for q in ctx.captured_queries if "INSERT" in q["sql"] and "'calendar'" in q["sql"]
+    ]
+    assert len(calendar_inserts) <= 2  # one statement per side for both schools
+    for pair, date in zip(pairs, dates, strict=True):
+        periods = set(
+            Reminder.objects.filter(kind="calendar", target_id=pair.pk).values_list(
+                "period", flat=True
+            )
+        )
+        assert periods == {date.pk}
+    assert Reminder.objects.filter(kind="calendar").count() == 4
