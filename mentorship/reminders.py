@@ -84,7 +84,7 @@ EXPIRY_WARNING = dt.timedelta(days=2)
 EXPIRING_PERIOD = 3
 MAX_LEAD = dt.timedelta(days=14)  # the longest check-in lead time a person may choose
 CALENDAR_HORIZON = dt.timedelta(days=120)  # the longest lead an academic date may have
-# The month's digest is due on the 1st; a scan this many days later still sends it
+# The month's digest is due on the 1st; a scan this many days later still writes it
 # (catch-up after downtime), but switching the digest on later waits for the next 1st.
 DIGEST_CATCH_UP_DAYS = 7
 
@@ -170,7 +170,6 @@ def reminders_scan(*, now: dt.datetime | None = None, enqueue: bool = True) -> S
             inserted = _insert(rows, kind, now)
             result.inserted[kind] = result.inserted.get(kind, 0) + len(inserted)
             queued.update(inserted)
-        result.inserted[Kind.DIGEST] = _insert_digests(now)
         queued.update(_mark_queued(now))  # deferred, retried or lost earlier: due again
         result.user_ids = sorted(queued)
         if enqueue and result.user_ids:
@@ -353,6 +352,29 @@ def _due(now: dt.datetime) -> Iterable[tuple[str, QuerySet[Any]]]:
                 ),
             )
 
+    # The monthly digest for those who asked for it, due at midnight on the 1st in each
+    # reader's time zone: one statement per time zone readers live in, and none after
+    # the first week (switched on mid-month, the first digest comes on the next 1st).
+    if now.day <= DIGEST_CATCH_UP_DAYS + 1:  # no time zone is still in the first week
+        readers = NotificationSettings.objects.filter(
+            delivery__digest=Delivery.EMAIL, user__is_active=True, user__profile__isnull=False
+        ).order_by()
+        zones = readers.values_list("user__profile__timezone", flat=True).distinct()
+        for tz_name in zones:
+            local = now.astimezone(_zone(tz_name))
+            if local.day > DIGEST_CATCH_UP_DAYS:
+                continue
+            first = dt.datetime.combine(local.date().replace(day=1), dt.time(0), local.tzinfo)
+            yield (
+                Kind.DIGEST,
+                readers.filter(user__profile__timezone=tz_name).annotate(
+                    r_user=F("user_id"),
+                    r_target=Value(0, output_field=IntegerField()),
+                    r_period=Value(local.year * 100 + local.month, output_field=IntegerField()),
+                    r_due=Value(first, output_field=DateTimeField()),
+                ),
+            )
+
 
 def _insert(rows: QuerySet[Any], kind: str, now: dt.datetime) -> list[int]:
     """``INSERT INTO ledger SELECT <rows> ON CONFLICT DO NOTHING``: one statement, any size.
@@ -380,41 +402,6 @@ def _insert(rows: QuerySet[Any], kind: str, now: dt.datetime) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [kind, Status.PENDING, created, created, *params])
         return [row[0] for row in cursor.fetchall()]
-
-
-def _insert_digests(now: dt.datetime) -> int:
-    """This month's digest for everyone who asked for it, due on the 1st in their time zone.
-
-    One query for the people, then batched inserts: the digest is opt-in, so this
-    grows with the people who asked for it, not with the mentorships.
-    """
-    if now.day > DIGEST_CATCH_UP_DAYS + 1:  # no time zone is still in the first week
-        return 0
-    wanted = NotificationSettings.objects.filter(
-        delivery__digest=Delivery.EMAIL, user__is_active=True
-    ).values_list("user_id", "user__profile__timezone")
-    rows = []
-    for user_id, tz_name in wanted:
-        tz = _zone(tz_name)
-        local = now.astimezone(tz)
-        if local.day > DIGEST_CATCH_UP_DAYS:
-            continue  # switched on mid-month: the first digest comes on the next 1st
-        first = dt.datetime.combine(local.date().replace(day=1), dt.time(0), tzinfo=tz)
-        rows.append(
-            Reminder(
-                user_id=user_id,
-                kind=Kind.DIGEST,
-                target_id=0,
-                period=local.year * 100 + local.month,
-                due_at=first,
-                created_at=now,
-            )
-        )
-    if not rows:
-        return 0
-    Reminder.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    # Rows written by this scan carry its moment (a row already there keeps its own).
-    return Reminder.objects.filter(kind=Kind.DIGEST, created_at=now).count()
 
 
 def _ready(now: dt.datetime) -> Q:
