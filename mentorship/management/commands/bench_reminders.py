@@ -309,12 +309,12 @@ def _label(sql: str) -> str:
 
 
 def _classify(queries: list[str]) -> tuple[int, int, int]:
-    """(ledger INSERT ... SELECT, digest statements, other) among the scan's queries."""
+    """(ledger INSERT ... SELECT, digest lookups, other) among the scan's queries."""
     ledger = digest = 0
     for sql in queries:
         head = sql.lstrip().upper()
         if head.startswith("INSERT"):
-            # bulk_create (the digest) sends VALUES, or UNNEST arrays on PostgreSQL.
+            # A bulk_create would send VALUES, or UNNEST arrays on PostgreSQL.
             if "VALUES" in head or "UNNEST(" in head:
                 digest += 1
             else:
