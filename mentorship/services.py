@@ -24,7 +24,7 @@ from matching.models import MentorRequest
 from matching.services import notify, request_close, request_locked
 
 from .exceptions import ApplicationError
-from .models import Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
+from .models import AcademicDate, Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
 
 
 def mentor_place_claim(*, mentor: User) -> None:
@@ -674,7 +674,6 @@ def academic_calendars_roll(*, today: dt.date | None = None) -> int:
     from accounts.models import Institution
 
     from .calendar import DEFAULTS, academic_year, occurs_on
-    from .models import AcademicDate
 
     today = today or timezone.localdate()
     year = academic_year(today)
@@ -709,10 +708,21 @@ def _coordinated_institution(user: User) -> int:
     return institution_id
 
 
+def _calendar_date_locked(institution_id: int, date_id: int) -> AcademicDate:
+    """A date of the coordinator's own calendar, row-locked; 404 for any other school's."""
+
+    date = (
+        AcademicDate.objects.select_for_update()
+        .filter(pk=date_id, institution_id=institution_id)
+        .first()
+    )
+    if date is None:
+        raise Http404("No such date in your calendar.")
+    return date
+
+
 def _clean_academic_date(data: Mapping[str, Any], errors: dict[str, list[str]]) -> dict[str, Any]:
     from accounts.choices import STUDENT_STAGES, Stage
-
-    from .models import AcademicDate
 
     cleaned: dict[str, Any] = {}
     title = str(data.get("title") or "").strip()
@@ -753,20 +763,16 @@ def _clean_academic_date(data: Mapping[str, Any], errors: dict[str, list[str]]) 
 
 
 @transaction.atomic
-def academic_date_save(*, user: User, data: Mapping[str, Any], date_id: int | None = None) -> Any:
+def academic_date_save(
+    *, user: User, data: Mapping[str, Any], date_id: int | None = None
+) -> AcademicDate:
     """Add a date to the coordinator's calendar, or change one (404 for other schools')."""
-    from .models import AcademicDate
 
     institution_id = _coordinated_institution(user)
-    date: AcademicDate | None = AcademicDate(institution_id=institution_id)
-    if date_id is not None:
-        date = (
-            AcademicDate.objects.select_for_update()
-            .filter(pk=date_id, institution_id=institution_id)
-            .first()
-        )
-    if date is None:
-        raise Http404("No such date in your calendar.")
+    if date_id is None:
+        date = AcademicDate(institution_id=institution_id)
+    else:
+        date = _calendar_date_locked(institution_id, date_id)
     errors: dict[str, list[str]] = {}
     cleaned = _clean_academic_date(data, errors)
     if errors:
@@ -788,16 +794,8 @@ def academic_date_save(*, user: User, data: Mapping[str, Any], date_id: int | No
 @transaction.atomic
 def academic_date_remove(*, user: User, date_id: int) -> None:
     """Take a date off the calendar. A US default is switched off so it does not return."""
-    from .models import AcademicDate
 
-    institution_id = _coordinated_institution(user)
-    date = (
-        AcademicDate.objects.select_for_update()
-        .filter(pk=date_id, institution_id=institution_id)
-        .first()
-    )
-    if date is None:
-        raise Http404("No such date in your calendar.")
+    date = _calendar_date_locked(_coordinated_institution(user), date_id)
     if date.default_key:
         date.active = False
         date.save(update_fields=["active", "updated_at"])

@@ -158,3 +158,35 @@ def chromium_path() -> str:
     if not os.path.exists(path):
         require_service("Chromium (apt install chromium)")
     return path
+
+
+@pytest.fixture
+def postgres() -> None:
+    """For races that only PostgreSQL's row locks can settle (SQLite serialises writers)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        require_service("PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture
+def at(django_capture_on_commit_callbacks):
+    """``with at(moment):`` runs the block at ``moment`` with after-commit work executed
+    (Celery runs eagerly in tests, so queued emails and deliveries happen inline)."""
+    import time_machine
+
+    class At:
+        def __call__(self, moment):
+            self.travel = time_machine.travel(moment, tick=False)
+            self.commit = django_capture_on_commit_callbacks(execute=True)
+            return self
+
+        def __enter__(self):
+            self.travel.__enter__()
+            self.commit.__enter__()
+
+        def __exit__(self, *exc):
+            self.commit.__exit__(*exc)
+            self.travel.__exit__(*exc)
+
+    return At()

@@ -25,27 +25,6 @@ WAITING = "Maya Student is waiting for your answer"
 LAST_DAYS = "Last days to answer Maya Student"
 
 
-@pytest.fixture
-def at(django_capture_on_commit_callbacks):
-    """Run a block at a given moment, with after-commit emails sent."""
-
-    class At:
-        def __call__(self, moment):
-            self.travel = time_machine.travel(moment, tick=False)
-            self.commit = django_capture_on_commit_callbacks(execute=True)
-            return self
-
-        def __enter__(self):
-            self.travel.__enter__()
-            self.commit.__enter__()
-
-        def __exit__(self, *exc):
-            self.commit.__exit__(*exc)
-            self.travel.__exit__(*exc)
-
-    return At()
-
-
 def send(student, mentors, at):
     with at(SENT):
         created = services.request_send(

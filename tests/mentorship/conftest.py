@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-import time_machine
 from django.core import mail
 
 from accounts.models import User
@@ -29,28 +28,6 @@ def pair(student: User, physician: User, django_capture_on_commit_callbacks) -> 
 T0 = dt.datetime(2026, 10, 5, 14, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture
-def at(django_capture_on_commit_callbacks):
-    """``with at(moment):`` runs the block at ``moment`` with after-commit work executed
-    (Celery runs eagerly in tests, so queued deliveries happen inline)."""
-
-    class At:
-        def __call__(self, moment):
-            self.travel = time_machine.travel(moment, tick=False)
-            self.commit = django_capture_on_commit_callbacks(execute=True)
-            return self
-
-        def __enter__(self):
-            self.travel.__enter__()
-            self.commit.__enter__()
-
-        def __exit__(self, *exc):
-            self.commit.__exit__(*exc)
-            self.travel.__exit__(*exc)
-
-    return At()
 
 
 @pytest.fixture

@@ -1,18 +1,14 @@
 """Concurrent accepts on real PostgreSQL: a mentor can never exceed capacity."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
 
 from accounts.choices import Role, Stage
 from accounts.models import Profile
 from matching.models import MentorRequest
-from mentorship.exceptions import ApplicationError
 from mentorship.models import Mentorship
 from mentorship.services import request_accept
-from tests.conftest import require_service
 from tests.factories import UserFactory
+from tests.support.threads import together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,35 +16,13 @@ THREADS = 50
 TRIALS = 20
 
 
-@pytest.fixture
-def postgres():
-    if connection.vendor != "postgresql":
-        require_service("PostgreSQL (set DATABASE_URL)")
-
-
 def _run_concurrently(mentor, request_ids):
-    barrier = threading.Barrier(len(request_ids))
-    outcomes = []
-    lock = threading.Lock()
-
     def accept(request_id):
-        try:
-            barrier.wait()
-            request_accept(mentor=mentor, request_id=request_id)
-            result = "ok"
-        except ApplicationError:
-            result = "full"
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
+        request_accept(mentor=mentor, request_id=request_id)
+        return "ok"
 
-    threads = [threading.Thread(target=accept, args=(rid,)) for rid in request_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    outcomes = together([lambda rid=rid: accept(rid) for rid in request_ids])
+    return ["ok" if outcome == "ok" else "full" for outcome in outcomes]
 
 
 @pytest.mark.postgres

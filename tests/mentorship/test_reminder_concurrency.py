@@ -10,14 +10,10 @@ first) and a check-in tomorrow gets a single email with seven reminders.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
 
 from accounts.choices import Role, Stage
 from accounts.models import Institution, Notification, User
@@ -26,8 +22,8 @@ from matching.services import request_send
 from mentorship import reminders
 from mentorship.models import CheckIn, Mentorship, Reminder, ReminderEmail
 from mentorship.services import checkin_schedule
-from tests.conftest import require_service
 from tests.factories import UserFactory
+from tests.support.threads import together
 
 from .conftest import DAY, T0, make_pair
 
@@ -40,40 +36,6 @@ WAITING = 6  # students waiting for the physician's answer
 LONG_WAITING = 3  # of them, waiting 8 days: a second nudge is due too
 
 Nudge, Upcoming = Reminder.Kind.REQUEST_NUDGE, Reminder.Kind.CHECKIN_UPCOMING
-
-
-@pytest.fixture
-def postgres() -> None:
-    if connection.vendor != "postgresql":
-        require_service("PostgreSQL (set DATABASE_URL)")
-
-
-def _together(work: Callable[[], Any], count: int) -> list[Any]:
-    """Run ``work()`` in ``count`` threads released at the same instant; their results."""
-    barrier = threading.Barrier(count)
-    outcomes: list[Any] = []
-    lock = threading.Lock()
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            result = work()
-        except Exception as error:  # reported by the assertion below, with the thread's error
-            result = error
-        finally:
-            connections.close_all()
-        with lock:
-            outcomes.append(result)
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert len(outcomes) == count, "a thread did not finish"
-    errors = [o for o in outcomes if isinstance(o, Exception)]
-    assert not errors, f"threads failed: {errors!r}"
-    return outcomes
 
 
 def _student(school: Institution, name: str) -> User:
@@ -142,7 +104,7 @@ def test_concurrent_scans_and_deliveries_write_each_reminder_once_and_send_one_e
         Notification.objects.filter(kind__startswith="reminder.").delete()
         mail.outbox.clear()
 
-        results = _together(scan_then_deliver, THREADS)
+        results = together([scan_then_deliver] * THREADS)
 
         where = f"trial {trial}"
         rows = list(Reminder.objects.all())

@@ -64,7 +64,6 @@ from accounts.models import Notification, Profile, User
 from matching.models import MentorRequest
 from mentorship import reminders
 from mentorship.models import Reminder, ReminderEmail
-from tests.conftest import require_service
 from tests.support import mail_sink
 
 pytestmark = [
@@ -84,12 +83,6 @@ VISIBILITY_TIMEOUT = 5  # seconds
 QUEUE = "celery"  # the default queue: a Redis list of that name
 UNACKED = "unacked"  # kombu's hash of delivered, unacknowledged messages
 CELERY = Path(sys.executable).with_name("celery")
-
-
-@pytest.fixture
-def postgres() -> None:
-    if connection.vendor != "postgresql":
-        require_service("PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture
