@@ -280,13 +280,17 @@ def test_a_worker_killed_between_send_and_commit_then_restarted_sends_each_remin
             )
         assert client.llen(QUEUE) == PEOPLE // BATCH
 
+        # Sessions of earlier tests (a live server's thread, say) may still be open.
+        before = _other_backends()
         workers.append(_start_worker(broker, "first", log, hold))
         _wait_for(lambda: _sent() >= KILL_AFTER, f"{KILL_AFTER} emails", log, timeout=60)
         hold.touch()
         _wait_for(lambda: _parked() == POOL, "both sends to park", log, timeout=30)
         _kill(workers[0])
         hold.unlink()
-        _wait_for(lambda: _other_backends() == 0, "the killed sessions to end", log, timeout=30)
+        _wait_for(
+            lambda: _other_backends() <= before, "the killed sessions to end", log, timeout=30
+        )
 
         # The cut: what committed agrees, and what was sent but not committed is gone.
         at_kill = _sent()
