@@ -19,7 +19,7 @@ from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
 from .filters import MentorFilter
-from .models import MentorRequest
+from .models import Enrollment, MentorRequest, Program
 
 
 class RecommendedMentor(serializers.ModelSerializer):
@@ -432,3 +432,122 @@ class BookmarkDeleteApi(APIView):
     def delete(self, request: Request, profile_id: int) -> Response:
         services.bookmark_remove(user=_user(request), mentor_profile_id=profile_id)
         return Response(status=204)
+
+
+# --- Pairing programs -------------------------------------------------------------------
+
+
+class ProgramOutput(serializers.ModelSerializer):
+    mentees = serializers.IntegerField(read_only=True)
+    mentors = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Program
+        fields = [
+            "id", "name", "description", "starts_on", "ends_on", "enrol_by", "match_by",
+            "status", "objective", "demand", "mentor_stage_rule", "institution_rule",
+            "respect_conflicts", "weights", "default_cadence", "invite_code", "mentees",
+            "mentors",
+        ]  # fmt: skip
+
+
+class ProgramInput(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    enrol_by = serializers.DateField(required=False, allow_null=True)
+    match_by = serializers.DateField(required=False, allow_null=True)
+    status = serializers.ChoiceField(Program.Status.choices, required=False)
+    objective = serializers.ChoiceField(Program.Objective.choices, required=False)
+    demand = serializers.ChoiceField(Program.Demand.choices, required=False)
+    mentor_stage_rule = serializers.ChoiceField(Program.MentorStageRule.choices, required=False)
+    institution_rule = serializers.ChoiceField(Program.InstitutionRule.choices, required=False)
+    respect_conflicts = serializers.BooleanField(required=False)
+    weights = serializers.DictField(child=serializers.FloatField(), required=False)
+    default_cadence = serializers.ChoiceField(MentorRequest.Cadence.choices, required=False)
+
+
+class ProgramPatchInput(ProgramInput):
+    name = serializers.CharField(max_length=120, required=False)
+    starts_on = serializers.DateField(required=False)
+    ends_on = serializers.DateField(required=False)
+
+
+def _program_out(user: User, program_id: int) -> dict[str, Any]:
+    return dict(
+        ProgramOutput(selectors.program_for_coordinator(user=user, program_id=program_id)).data
+    )
+
+
+class ProgramListApi(APIView):
+    """Pairing programs: your school's, for its coordinators; yours, for participants."""
+
+    @extend_schema(operation_id="program_list", responses={200: ProgramOutput(many=True)})
+    def get(self, request: Request) -> Response:
+        return Response(ProgramOutput(selectors.programs_for(user=_user(request)), many=True).data)
+
+    @extend_schema(operation_id="program_create", request=ProgramInput,
+                   responses={201: ProgramOutput, **ERRORS_4XX})  # fmt: skip
+    def post(self, request: Request) -> Response:
+        serializer = ProgramInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        program = services.program_save(user=user, data=dict(serializer.validated_data))
+        return Response(_program_out(user, program.pk), status=201)
+
+
+class ProgramDetailApi(APIView):
+    @extend_schema(operation_id="program_read", responses={200: ProgramOutput, **ERRORS_404})
+    def get(self, request: Request, program_id: int) -> Response:
+        return Response(_program_out(_user(request), program_id))
+
+    @extend_schema(operation_id="program_update", request=ProgramPatchInput,
+                   responses={200: ProgramOutput, **ERRORS_404})  # fmt: skip
+    def patch(self, request: Request, program_id: int) -> Response:
+        serializer = ProgramPatchInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        selectors.program_for_coordinator(user=user, program_id=program_id)  # 404 first
+        services.program_save(
+            user=user, program_id=program_id, data=dict(serializer.validated_data)
+        )
+        return Response(_program_out(user, program_id))
+
+
+class ParticipantOutput(serializers.ModelSerializer):
+    person = serializers.IntegerField(source="user_id")
+    name = serializers.CharField(source="user.display_name")
+    email = serializers.EmailField(source="user.email")
+
+    class Meta:
+        model = Enrollment
+        fields = ["id", "person", "name", "email", "role", "capacity", "joined_at"]
+
+
+class ParticipantInput(serializers.Serializer):
+    person = serializers.IntegerField()
+    role = serializers.ChoiceField(Enrollment.Role.choices)
+    capacity = serializers.IntegerField(required=False, allow_null=True)
+
+
+class ProgramParticipantsApi(APIView):
+    @extend_schema(operation_id="program_participants",
+                   responses={200: ParticipantOutput(many=True), **ERRORS_404})  # fmt: skip
+    def get(self, request: Request, program_id: int) -> Response:
+        rows = selectors.program_participants(user=_user(request), program_id=program_id)
+        return Response(ParticipantOutput(rows, many=True).data)
+
+    @extend_schema(operation_id="program_enrol", request=ParticipantInput,
+                   responses={201: ParticipantOutput, **ERRORS_404})  # fmt: skip
+    def post(self, request: Request, program_id: int) -> Response:
+        serializer = ParticipantInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        selectors.program_for_coordinator(user=user, program_id=program_id)  # 404 first
+        data = serializer.validated_data
+        enrollment = services.enrollment_add(
+            user=user, program_id=program_id, person_id=data["person"], role=data["role"],
+            capacity=data.get("capacity"),
+        )  # fmt: skip
+        return Response(ParticipantOutput(enrollment).data, status=201)

@@ -1,4 +1,4 @@
-"""Finding and pairing: requests from students to mentors (programs and match runs later)."""
+"""Finding and pairing: requests from students to mentors, and school pairing programs."""
 
 from __future__ import annotations
 
@@ -153,3 +153,116 @@ class Bookmark(models.Model):
 
     def __str__(self) -> str:
         return f"Bookmark {self.user_id}→{self.mentor_id}"
+
+
+def _invite_code() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+class Program(models.Model):
+    """A school's pairing program: a cohort of mentees, a pool of mentors and the rules
+    its coordinators match them by. Belongs to one institution; only its coordinators
+    see or change it."""
+
+    class Objective(models.TextChoices):
+        QUALITY = "quality", "Best matches (highest total fit)"
+        PARTICIPATION = "participation", "Everyone matched first, then the best fit"
+
+    class Demand(models.TextChoices):
+        ONE = "one", "One mentor each"
+        TEAM = "team", "A team: one near-peer resident and one senior physician"
+
+    class MentorStageRule(models.TextChoices):
+        ANY = "any", "Any mentor further along"
+        NEAR_PEER = "near_peer", "Near-peers only (residents and fellows)"
+        ATTENDING = "attending", "Attendings only"
+
+    class InstitutionRule(models.TextChoices):
+        ANY = "any", "Any institution"
+        SAME = "same", "Same institution only"
+        OTHER = "other", "Another institution only"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        OPEN = "open", "Enrolling"
+        PUBLISHED = "published", "Matches published"
+        CLOSED = "closed", "Closed"
+
+    institution = models.ForeignKey(
+        "accounts.Institution", on_delete=models.CASCADE, related_name="programs"
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(max_length=4000, blank=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    enrol_by = models.DateField(null=True, blank=True)
+    match_by = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    objective = models.CharField(
+        max_length=20, choices=Objective.choices, default=Objective.QUALITY
+    )
+    demand = models.CharField(max_length=20, choices=Demand.choices, default=Demand.ONE)
+    mentor_stage_rule = models.CharField(
+        max_length=20, choices=MentorStageRule.choices, default=MentorStageRule.ANY
+    )
+    institution_rule = models.CharField(
+        max_length=20, choices=InstitutionRule.choices, default=InstitutionRule.ANY
+    )
+    respect_conflicts = models.BooleanField(default=True)
+    # Factor -> weight for the matching engine; empty means the engine's defaults.
+    weights = models.JSONField(default=dict, blank=True)
+    default_cadence = models.CharField(
+        max_length=20, choices=MentorRequest.Cadence.choices, default=MentorRequest.Cadence.MONTHLY
+    )
+    invite_code = models.CharField(max_length=20, unique=True, default=_invite_code)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "name"], name="one_program_name_per_institution"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_on__gte=models.F("starts_on")), name="program_ends_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enrollment(models.Model):
+    """A person taking part in a program, as a mentee or as a mentor."""
+
+    class Role(models.TextChoices):
+        MENTEE = "mentee", "Mentee"
+        MENTOR = "mentor", "Mentor"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="enrollments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="enrollments"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    # For mentors: how many mentees in this program (None: their profile's free places).
+    capacity = models.PositiveSmallIntegerField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["role", "joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "user", "role"], name="one_enrollment_per_role"
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity__isnull=True) | Q(capacity__lte=20),
+                name="enrollment_capacity_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in program {self.program_id} as {self.role}"

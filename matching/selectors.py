@@ -34,7 +34,7 @@ from .engine.explain import explain
 from .engine.rank import top_k, top_k_from_row
 from .engine.scoring import build_model, feasibility, score_matrix
 from .filters import MentorFilter
-from .models import Bookmark, MentorRequest
+from .models import Bookmark, Enrollment, MentorRequest, Program
 
 # Rules that only say "not now": worth showing when the student asks to see everyone.
 CAPACITY_RULES = {"not_accepting", "full"}
@@ -411,3 +411,34 @@ def mentor_card(*, user: User, mentor_profile_id: int) -> MentorCard:
     """One mentor's card (no fit score); 404 if they are not a mentor."""
     profile = public_mentor_profile(viewer=user, profile_id=mentor_profile_id)
     return _cards(user, [profile], {})[0]
+
+
+def programs_for(*, user: User) -> QuerySet[Program]:
+    """Programs the person may see: all of their school's for its coordinators, else the
+    ones they are enrolled in."""
+    from accounts.choices import Role
+
+    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
+    if user.role == Role.COORDINATOR and institution_id is not None:
+        rows = Program.objects.filter(institution_id=institution_id)
+    else:
+        rows = Program.objects.filter(enrollments__user=user).distinct()
+    return rows.annotate(
+        mentees=Count("enrollments", filter=Q(enrollments__role=Enrollment.Role.MENTEE)),
+        mentors=Count("enrollments", filter=Q(enrollments__role=Enrollment.Role.MENTOR)),
+    ).order_by("-starts_on", "name")
+
+
+def program_for_coordinator(*, user: User, program_id: int) -> Program:
+    """One program of the coordinator's own school; 404 for anyone else's."""
+    from django.http import Http404
+
+    program = programs_for(user=user).filter(pk=program_id).first()
+    if program is None or not user.is_coordinator:
+        raise Http404("No such program.")
+    return program
+
+
+def program_participants(*, user: User, program_id: int) -> QuerySet[Enrollment]:
+    program = program_for_coordinator(user=user, program_id=program_id)
+    return program.enrollments.select_related("user__profile").order_by("role", "pk")

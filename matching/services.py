@@ -19,7 +19,7 @@ from accounts.models import Profile, User
 from accounts.services import notification_create
 from mentorship.exceptions import ApplicationError
 
-from .models import Bookmark, MentorRequest, RequestMessage
+from .models import Bookmark, Enrollment, MentorRequest, Program, RequestMessage
 from .notifications import request_notice
 
 Status = MentorRequest.Status
@@ -336,3 +336,121 @@ def bookmark_remove(*, user: User, mentor_profile_id: int) -> bool:
     """Forget a saved mentor. Removing one that is not saved is not an error."""
     deleted, _ = Bookmark.objects.filter(user=user, mentor__profile__pk=mentor_profile_id).delete()
     return deleted > 0
+
+
+# --- Pairing programs (run by a school's coordinators) -------------------------------
+
+
+def _coordinator_institution(user: User) -> int:
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.choices import Role
+
+    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
+    if user.role != Role.COORDINATOR or institution_id is None:
+        raise PermissionDenied("Only a school's coordinators run its programs.")
+    return institution_id
+
+
+PROGRAM_FIELDS = (
+    "name", "description", "starts_on", "ends_on", "enrol_by", "match_by", "status",
+    "objective", "demand", "mentor_stage_rule", "institution_rule", "respect_conflicts",
+    "weights", "default_cadence",
+)  # fmt: skip
+WEIGHT_FACTORS = {"specialty", "interests", "goals", "stage", "style", "language", "institution",
+                  "concordance", "availability"}  # fmt: skip
+
+
+def _check_program(program: Program) -> None:
+    errors: dict[str, list[str]] = {}
+    if not program.name.strip():
+        errors["name"] = ["Give the program a name."]
+    if program.starts_on and program.ends_on and program.ends_on < program.starts_on:
+        errors["ends_on"] = ["The program must end after it starts."]
+    for field in ("enrol_by", "match_by"):
+        day = getattr(program, field)
+        if day and program.ends_on and day > program.ends_on:
+            errors[field] = ["Choose a day before the program ends."]
+    if not isinstance(program.weights, dict):
+        errors["weights"] = ["Give weights as factor: number."]
+    else:
+        for factor, weight in program.weights.items():
+            if factor not in WEIGHT_FACTORS:
+                errors.setdefault("weights", []).append(f"Unknown factor: {factor}.")
+            elif not isinstance(weight, int | float) or not 0 <= weight <= 10:
+                errors.setdefault("weights", []).append(f"{factor}: a number from 0 to 10.")
+    if errors:
+        raise ApplicationError("Please correct the highlighted fields.", fields=errors)
+
+
+@transaction.atomic
+def program_save(*, user: User, data: dict[str, Any], program_id: int | None = None) -> Program:
+    """Create a program for the coordinator's school, or change one of its programs."""
+    institution_id = _coordinator_institution(user)
+    if program_id is None:
+        program = Program(institution_id=institution_id, created_by=user)
+    else:
+        program = _own_program_locked(institution_id, program_id)
+    for field in PROGRAM_FIELDS:
+        if field in data:
+            setattr(program, field, data[field])
+    _check_program(program)
+    try:
+        with transaction.atomic():
+            program.save()
+    except IntegrityError as exc:
+        raise ApplicationError(
+            "Your school already has a program with this name.",
+            fields={"name": ["Already used by another program of your school."]},
+        ) from exc
+    return program
+
+
+def _own_program_locked(institution_id: int, program_id: int) -> Program:
+    from django.http import Http404
+
+    program = (
+        Program.objects.select_for_update()
+        .filter(pk=program_id, institution_id=institution_id)
+        .first()
+    )
+    if program is None:
+        raise Http404("No such program.")
+    return program
+
+
+@transaction.atomic
+def enrollment_add(
+    *, user: User, program_id: int, person_id: int, role: str, capacity: int | None = None
+) -> Enrollment:
+    """Enrol one person of the coordinator's school (mentors may come from anywhere)."""
+    from accounts.choices import MENTEE_ROLES, MENTOR_ROLES
+
+    program = _own_program_locked(_coordinator_institution(user), program_id)
+    person = User.objects.select_related("profile").filter(pk=person_id, is_active=True).first()
+    errors: dict[str, list[str]] = {}
+    if person is None:
+        raise ApplicationError("No such person.", fields={"person": ["No such person."]})
+    if role == Enrollment.Role.MENTEE:
+        if person.role not in MENTEE_ROLES:
+            errors["role"] = ["Only students and residents can be mentees."]
+        elif getattr(person.profile, "institution_id", None) != program.institution_id:
+            errors["person"] = ["Mentees must be students of your school."]
+        if capacity is not None:
+            errors["capacity"] = ["Only mentors have a capacity."]
+    elif role == Enrollment.Role.MENTOR:
+        if person.role not in MENTOR_ROLES:
+            errors["role"] = ["Only residents and physicians can mentor."]
+        if capacity is not None and not 1 <= capacity <= 20:
+            errors["capacity"] = ["Between 1 and 20 mentees."]
+    else:
+        errors["role"] = ["Choose mentee or mentor."]
+    if errors:
+        raise ApplicationError("This person cannot join the program this way.", fields=errors)
+    enrollment, created = Enrollment.objects.get_or_create(
+        program=program, user=person, role=role, defaults={"capacity": capacity}
+    )
+    if not created and enrollment.capacity != capacity:
+        enrollment.capacity = capacity
+        enrollment.save(update_fields=["capacity"])
+    return enrollment

@@ -17,6 +17,13 @@ urlpatterns = [
         name="my_notification_settings",
     ),
     path("calendar/", mentorship_apis.AcademicCalendarApi.as_view(), name="calendar"),
+    path("programs/", matching_apis.ProgramListApi.as_view(), name="programs"),
+    path("programs/<int:program_id>/", matching_apis.ProgramDetailApi.as_view(), name="program"),
+    path(
+        "programs/<int:program_id>/participants/",
+        matching_apis.ProgramParticipantsApi.as_view(),
+        name="program_participants",
+    ),
     path(
         "calendar/<int:date_id>/",
         mentorship_apis.AcademicDateApi.as_view(),

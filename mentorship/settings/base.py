@@ -180,6 +180,9 @@ SPECTACULAR_SETTINGS = {
         "MentorshipStatusEnum": "mentorship.models.Mentorship.Status",
         "CheckInStatusEnum": "mentorship.models.CheckIn.Status",
         "CadenceEnum": "matching.models.MentorRequest.Cadence",
+        "ProgramStatusEnum": "matching.models.Program.Status",
+        "EnrollmentRoleEnum": "matching.models.Enrollment.Role",
+        "AcademicCategoryEnum": "mentorship.models.AcademicDate.Category",
     },
 }
 
