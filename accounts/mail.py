@@ -7,6 +7,7 @@ so mail clients can offer "Unsubscribe" next to the sender.
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -36,12 +37,23 @@ def wants_email(user: User, kind: str) -> bool:
     return user.is_active and settings_of(user).delivery_of(kind) != Delivery.OFF
 
 
-def user_timezone(user: User) -> zoneinfo.ZoneInfo:
-    profile = getattr(user, "profile", None)
+def zone(name: str | None) -> zoneinfo.ZoneInfo:
+    """The named time zone; the site's for none, UTC for a name that does not exist."""
     try:
-        return zoneinfo.ZoneInfo(profile.timezone if profile is not None else settings.TIME_ZONE)
+        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return zoneinfo.ZoneInfo("UTC")
+
+
+def user_timezone(user: User) -> zoneinfo.ZoneInfo:
+    """The time zone of the person's profile: what every date they are sent is shown in."""
+    profile = getattr(user, "profile", None)
+    return zone(profile.timezone if profile is not None else None)
+
+
+def local_time(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """A moment as people read it in emails and notices: "Thu Oct 15, 10:00 AM EDT"."""
+    return moment.astimezone(tz).strftime("%a %b %-d, %-I:%M %p %Z")
 
 
 def unsubscribe_token(user_id: int, kinds: Iterable[str]) -> str:

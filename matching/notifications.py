@@ -8,7 +8,6 @@ both say the same thing to the same person.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from django.conf import settings
 from django.urls import reverse
@@ -16,8 +15,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.choices import EmailKind
-from accounts.mail import compose, wants_email
-from accounts.models import Profile, User
+from accounts.mail import compose, user_timezone, wants_email
+from accounts.models import User
 from mentorship.exceptions import ApplicationError
 
 from .models import MentorRequest
@@ -49,17 +48,10 @@ def recipient_of(request: MentorRequest, event: str) -> User:
     return request.mentor if side == "mentor" else request.mentee
 
 
-def _tz(user: User) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(user.profile.timezone)
-    except (Profile.DoesNotExist, zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def _day(when: dt.datetime | None, user: User) -> str:
     if when is None:
         return ""
-    return date_format(timezone.localtime(when, _tz(user)), "M j")
+    return date_format(timezone.localtime(when, user_timezone(user)), "M j")
 
 
 def _page(request: MentorRequest, event: str) -> str:
@@ -153,7 +145,7 @@ def request_event_send(*, request_id: int, event: str) -> bool:
         "event": event,
         "req": request,
         "recipient": recipient,
-        "tz": _tz(recipient),
+        "tz": user_timezone(recipient),
         "site_name": settings.SITE_NAME,
         "url": settings.SITE_URL + _page(request, event),
         "recommendations_url": settings.SITE_URL + reverse("matching:recommendations"),

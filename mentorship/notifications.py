@@ -14,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.choices import EmailKind
-from accounts.mail import compose, wants_email
+from accounts.mail import compose, local_time, user_timezone, wants_email
 from accounts.models import User
 
 from .models import CheckIn, Mentorship
@@ -57,18 +57,8 @@ _MESSAGES = {
 }
 
 
-def _when(checkin: CheckIn | None, tz_name: str) -> str:
-    if checkin is None:
-        return ""
-    from zoneinfo import ZoneInfo
-
-    local = checkin.scheduled_at.astimezone(ZoneInfo(tz_name))
-    return local.strftime("%a %b %-d, %-I:%M %p %Z")
-
-
-def _recipient_tz(user: User) -> str:
-    profile = getattr(user, "profile", None)
-    return profile.timezone if profile is not None else settings.TIME_ZONE
+def _when(checkin: CheckIn | None, recipient: User) -> str:
+    return local_time(checkin.scheduled_at, user_timezone(recipient)) if checkin else ""
 
 
 def event_message(
@@ -80,7 +70,7 @@ def event_message(
     review = getattr(getattr(mentorship, "agreement", None), "review_date", None)
     return _MESSAGES[event].format(
         other=other.display_name,
-        when=_when(checkin, _recipient_tz(recipient)) or "the agreed time",
+        when=_when(checkin, recipient) or "the agreed time",
         review=review.strftime("%B %-d, %Y") if review else "",
     )
 
@@ -143,14 +133,14 @@ def mentorship_event_send(
         checkin = CheckIn.objects.filter(pk=checkin_id, mentorship=mentorship).first()
     other = mentorship.mentor if recipient_id == mentorship.mentee_id else mentorship.mentee
     subject, url_name = EVENTS[event]
-    when = _when(checkin, _recipient_tz(recipient))
+    when = _when(checkin, recipient)
     context = {
         "event": event,
         "recipient": recipient,
         "other": other,
         "message": event_message(mentorship, recipient_id, event, checkin),
         "checkin": checkin,
-        "recipient_tz": _recipient_tz(recipient),
+        "recipient_tz": user_timezone(recipient).key,
         "site_name": settings.SITE_NAME,
         "url": settings.SITE_URL + reverse(url_name, args=[mentorship.pk]),
         "recommendations_url": settings.SITE_URL + reverse("matching:recommendations"),

@@ -53,7 +53,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.choices import Delivery, EmailKind, Stage
-from accounts.mail import compose, settings_of, user_timezone
+from accounts.mail import compose, local_time, settings_of, user_timezone, zone
 from accounts.models import NotificationSettings, User
 from accounts.services import notification_create
 from matching.models import MentorRequest
@@ -361,7 +361,7 @@ def _due(now: dt.datetime) -> Iterable[tuple[str, QuerySet[Any]]]:
         ).order_by()
         zones = readers.values_list("user__profile__timezone", flat=True).distinct()
         for tz_name in zones:
-            local = now.astimezone(_zone(tz_name))
+            local = now.astimezone(zone(tz_name))
             if local.day > DIGEST_CATCH_UP_DAYS:
                 continue
             first = dt.datetime.combine(local.date().replace(day=1), dt.time(0), local.tzinfo)
@@ -426,13 +426,6 @@ def _mark_queued(now: dt.datetime) -> list[int]:
             [adapt(now), Status.PENDING, adapt(now), adapt(now), adapt(now - REQUEUE_AFTER)],
         )
         return sorted({row[0] for row in cursor.fetchall()})
-
-
-def _zone(name: str | None) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
 
 
 # ====================================================================================
@@ -657,10 +650,6 @@ def _notice(item: Item) -> None:
 # --- What each reminder says -------------------------------------------------------
 
 
-def _when(moment: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%a %b %-d, %-I:%M %p %Z")
-
-
 def _day(day: dt.date) -> str:
     return date_format(day, "D M j")
 
@@ -753,7 +742,7 @@ def _resolve(
                 stale.append((row, "check-in moved, cancelled or over"))
                 continue
             other = _other(checkin.mentorship, row.user_id)
-            when = _when(checkin.scheduled_at, tz)
+            when = local_time(checkin.scheduled_at, tz)
             items.append(
                 Item(
                     row,
@@ -939,7 +928,7 @@ def _digest_summary(user: User, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> dict
         "upcoming": [
             {
                 "other": _other(c.mentorship, user.pk).display_name,
-                "when": _when(c.scheduled_at, tz),
+                "when": local_time(c.scheduled_at, tz),
             }
             for c in upcoming
         ],
