@@ -119,3 +119,14 @@ def notification_list(*, user: User) -> QuerySet[Notification]:
 
 def notification_unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def coordinated_institution_id(*, user: User, action: str) -> int:
+    """The school a coordinator runs, for ``action`` ("change its calendar"); anyone else
+    is refused with a 403 that says who may."""
+    from django.core.exceptions import PermissionDenied
+
+    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
+    if user.role != Role.COORDINATOR or institution_id is None:
+        raise PermissionDenied(f"Only your school's coordinators can {action}.")
+    return institution_id

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import Profile, User
+from accounts.selectors import coordinated_institution_id
 from accounts.services import notification_create
 from mentorship.exceptions import ApplicationError
 
@@ -342,14 +343,7 @@ def bookmark_remove(*, user: User, mentor_profile_id: int) -> bool:
 
 
 def _coordinator_institution(user: User) -> int:
-    from django.core.exceptions import PermissionDenied
-
-    from accounts.choices import Role
-
-    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
-    if user.role != Role.COORDINATOR or institution_id is None:
-        raise PermissionDenied("Only a school's coordinators run its programs.")
-    return institution_id
+    return coordinated_institution_id(user=user, action="run its programs")
 
 
 PROGRAM_FIELDS = (

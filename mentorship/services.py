@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.http import Http404
@@ -19,6 +18,7 @@ from django.utils import timezone
 from accounts.choices import Goal as GoalChoice
 from accounts.choices import MeetingMode
 from accounts.models import Profile, User
+from accounts.selectors import coordinated_institution_id
 from accounts.services import notification_create
 from matching.models import MentorRequest
 from matching.services import notify, request_close, request_locked
@@ -699,13 +699,7 @@ def academic_calendars_roll(*, today: dt.date | None = None) -> int:
 
 
 def _coordinated_institution(user: User) -> int:
-    """The institution a coordinator runs; anyone else may not edit a calendar."""
-    from accounts.choices import Role
-
-    institution_id = getattr(getattr(user, "profile", None), "institution_id", None)
-    if user.role != Role.COORDINATOR or institution_id is None:
-        raise PermissionDenied("Only your school's coordinators can change its academic calendar.")
-    return institution_id
+    return coordinated_institution_id(user=user, action="change its academic calendar")
 
 
 def _calendar_date_locked(institution_id: int, date_id: int) -> AcademicDate:
