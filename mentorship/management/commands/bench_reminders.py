@@ -309,18 +309,13 @@ def _label(sql: str) -> str:
 
 
 def _classify(queries: list[str]) -> tuple[int, int, int]:
-    """(ledger INSERT ... SELECT, digest lookups, other) among the scan's queries."""
-    ledger = digest = 0
-    for sql in queries:
-        head = sql.lstrip().upper()
-        if head.startswith("INSERT"):
-            # A bulk_create would send VALUES, or UNNEST arrays on PostgreSQL.
-            if "VALUES" in head or "UNNEST(" in head:
-                digest += 1
-            else:
-                ledger += 1
-        elif "NOTIFICATIONSETTINGS" in head or "COUNT(*)" in head:
-            digest += 1
+    """(ledger INSERT ... SELECT, digest readers' time zones, other) among the scan's queries."""
+    ledger = sum(1 for sql in queries if sql.lstrip().upper().startswith("INSERT"))
+    digest = sum(
+        1
+        for sql in queries
+        if not sql.lstrip().upper().startswith("INSERT") and "NOTIFICATIONSETTINGS" in sql.upper()
+    )
     return ledger, digest, len(queries) - ledger - digest
 
 
