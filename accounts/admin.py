@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
 from .models import (
+    AuditEvent,
     ConflictOfInterest,
     Institution,
     Interest,
@@ -79,3 +81,23 @@ class ConflictOfInterestAdmin(admin.ModelAdmin):
 
 # Demographics are deliberately not registered: no list or form in the admin can
 # show a person's gender or ethnicity. Staff see only aggregates (coordinator dashboard).
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Staff browse the audit log; nobody adds, changes or deletes a row here."""
+
+    list_display = ["at", "action", "actor", "institution", "object_type", "object_id"]
+    list_filter = ["action", "institution"]
+    search_fields = ["action", "actor__email", "object_id"]
+    date_hierarchy = "at"
+    list_select_related = ["actor", "institution"]
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

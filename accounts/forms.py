@@ -6,7 +6,7 @@ import zoneinfo
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 from .choices import (
     REMINDER_EMAIL_KINDS,
@@ -40,6 +40,14 @@ class EmailLoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class AccountPasswordResetForm(PasswordResetForm):
+    """Also reaches active accounts that never had a password: people a coordinator
+    imported set theirs through this link, and theirs may have expired."""
+
+    def get_users(self, email: str) -> Any:
+        return User.objects.filter(email__iexact=email, is_active=True)
 
 
 class SignupForm(forms.Form):

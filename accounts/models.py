@@ -395,6 +395,30 @@ class NotificationSettings(models.Model):
         return self.delivery.get(kind, Delivery.EMAIL)
 
 
+class AuditEvent(models.Model):
+    """Who did what, when, to which object, in which school. Written by services, read by
+    staff; the application never changes or deletes a row (the admin is read-only)."""
+
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=60)  # e.g. "program.publish", "program.equity_view"
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    institution = models.ForeignKey(
+        Institution, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    detail = models.JSONField(default=dict, blank=True)  # never personal or demographic data
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["institution", "action", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_id}"
+
+
 @dataclass(frozen=True)
 class CompletenessItem:
     key: str

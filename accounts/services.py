@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -34,6 +34,7 @@ from .choices import (
 from .models import (
     MAX_CAPACITY,
     MAX_HOURS_PER_MONTH,
+    AuditEvent,
     ConflictOfInterest,
     Demographics,
     Institution,
@@ -431,3 +432,23 @@ def email_unsubscribe(*, token: str, resubscribe: bool = False) -> tuple[User, l
     prefs.delivery = delivery
     prefs.save(update_fields=["delivery", "updated_at"])
     return user, kinds
+
+
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    target: models.Model | None = None,
+    institution_id: int | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit row in the caller's transaction (rolled back with the change it
+    records). ``detail`` holds ids and counts, never personal or demographic values."""
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        object_type=target._meta.label_lower if target is not None else "",
+        object_id=str(target.pk) if target is not None else "",
+        institution_id=institution_id,
+        detail=dict(detail or {}),
+    )

@@ -4,7 +4,7 @@ from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
 
 from . import views
-from .forms import EmailLoginForm
+from .forms import AccountPasswordResetForm, EmailLoginForm
 
 app_name = "accounts"
 
@@ -39,6 +39,7 @@ urlpatterns = [
         "password/reset/",
         auth_views.PasswordResetView.as_view(
             template_name="accounts/password_reset.html",
+            form_class=AccountPasswordResetForm,
             email_template_name="emails/password_reset.txt",
             html_email_template_name="emails/password_reset.html",
             subject_template_name="emails/password_reset_subject.txt",

@@ -70,6 +70,12 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
+    # An invitation link (a program's join page) brings people back after sign-up.
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
     if request.method == "POST" and form.is_valid():
         try:
             user = services.user_signup(**form.cleaned_data)
@@ -78,8 +84,10 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome! Let’s set up your profile: it takes 3 minutes.")
-            return redirect(reverse("accounts:profile_step", args=["about"]) + "?setup=1")
-    return render(request, "accounts/signup.html", {"form": form})
+            return redirect(
+                next_url or reverse("accounts:profile_step", args=["about"]) + "?setup=1"
+            )
+    return render(request, "accounts/signup.html", {"form": form, "next": next_url})
 
 
 def _step_form(step: str, user: User, data: Any = None) -> forms.Form:

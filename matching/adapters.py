@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -256,3 +256,24 @@ def build_cohort(
         [to_mentor(p, vocab, offsets) for p in mentor_rows],
     )
     return Cohort(encoded=encoded, vocabulary=vocab, mentees=mentee_rows, mentors=mentor_rows)
+
+
+def with_program_places(cohort: Cohort, places: Sequence[int], *, conflicts: bool = True) -> Cohort:
+    """The cohort as a pairing program sees it.
+
+    Each mentor is open for exactly ``places[j]`` mentees: enrolling in the program
+    is their consent, so their profile's "accepting new requests" switch does not
+    apply, and the availability factor speaks of the places in this program. With
+    ``conflicts=False`` (the program does not respect declared conflicts of
+    interest) the declared conflicts are left out.
+    """
+    mentors = cohort.encoded.mentors
+    capacity = np.asarray(places, dtype=np.int64).reshape(len(mentors))
+    arrays = replace(
+        mentors,
+        accepting=np.ones(len(mentors), dtype=bool),
+        capacity=capacity,
+        active=np.zeros_like(capacity),
+        conflicts=mentors.conflicts if conflicts else np.zeros((0, 3), dtype=np.int64),
+    )
+    return replace(cohort, encoded=replace(cohort.encoded, mentors=arrays))

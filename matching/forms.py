@@ -10,7 +10,8 @@ from accounts.choices import Goal, MeetingMode
 from accounts.forms import GOAL_PRIORITY_CHOICES
 from accounts.models import Profile
 
-from .models import MentorRequest
+from .engine.scoring import DEFAULT_WEIGHTS
+from .models import MentorRequest, Program
 
 
 class MentorChoiceField(forms.ModelChoiceField):
@@ -116,3 +117,93 @@ class MessageForm(forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Message"
     )
+
+
+# What each engine factor means to a coordinator, in the order the form shows them.
+WEIGHT_LABELS = {
+    "specialty": "Same or closely related specialty",
+    "stage": "Career stage fit (near-peer or senior, as the mentee prefers)",
+    "interests": "Shared research and clinical interests",
+    "goals": "Mentor's strengths cover the mentee's goals",
+    "concordance": "Gender or ethnicity the mentee privately asked for",
+    "language": "Shared language",
+    "meeting": "Compatible ways to meet",
+    "timezone": "Overlapping working hours",
+    "institution": "Institution preference",
+    "availability": "Mentor has time (hours a month, free places)",
+    "mentor_preference": "Mentor's preferred mentee stages",
+    "style": "Mentoring style",
+}
+
+
+PROGRAM_FORM_FIELDS = [
+    "name", "description", "starts_on", "ends_on", "enrol_by", "match_by", "status",
+    "objective", "demand", "mentor_stage_rule", "institution_rule", "respect_conflicts",
+    "default_cadence",
+]  # fmt: skip
+
+
+class ProgramForm(forms.Form):
+    """A program's settings; the engine weights are one number field per factor.
+
+    A plain form over the model's fields: program_save checks the rules (dates, unique
+    name) and names the field, so the model's own constraint messages are not used.
+    """
+
+    def __init__(self, *args: Any, instance: Program | None = None, **kwargs: Any) -> None:
+        if instance is not None:
+            kwargs.setdefault("initial", forms.model_to_dict(instance, PROGRAM_FORM_FIELDS))
+        super().__init__(*args, **kwargs)
+        self.fields.update(
+            forms.fields_for_model(
+                Program,
+                fields=PROGRAM_FORM_FIELDS,
+                widgets={
+                    "description": forms.Textarea(attrs={"rows": 3}),
+                    "starts_on": forms.DateInput(attrs={"type": "date"}),
+                    "ends_on": forms.DateInput(attrs={"type": "date"}),
+                    "enrol_by": forms.DateInput(attrs={"type": "date"}),
+                    "match_by": forms.DateInput(attrs={"type": "date"}),
+                },
+                labels={
+                    "enrol_by": "Enrolment closes on",
+                    "match_by": "Matches published by",
+                    "respect_conflicts": "Respect mentors' declared conflicts of interest",
+                    "default_cadence": "Check-in cadence for new pairs",
+                    "mentor_stage_rule": "Mentors",
+                    "institution_rule": "Mentors' institution",
+                    "demand": "Each mentee gets",
+                },
+                help_texts={
+                    "respect_conflicts": "A mentor who grades or selects these students is "
+                    "never paired with them.",
+                    "objective": "Best matches can leave a few mentees without a mentor when "
+                    "the fit is poor; everyone matched first fills every place it can.",
+                },
+            )
+        )
+        current = instance.weights if instance is not None and instance.weights else {}
+        for factor, label in WEIGHT_LABELS.items():
+            self.fields[f"weight_{factor}"] = forms.FloatField(
+                label=label,
+                min_value=0,
+                max_value=10,
+                initial=current.get(factor, DEFAULT_WEIGHTS[factor]),
+                widget=forms.NumberInput(attrs={"step": "0.5"}),
+            )
+
+    def weight_fields(self) -> list[forms.BoundField]:
+        return [self[f"weight_{factor}"] for factor in WEIGHT_LABELS]
+
+    def rule_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in PROGRAM_FORM_FIELDS]
+
+    def data_for_service(self) -> dict[str, Any]:
+        data = {name: self.cleaned_data[name] for name in PROGRAM_FORM_FIELDS}
+        # Only what differs from the engine's defaults is stored.
+        data["weights"] = {
+            factor: self.cleaned_data[f"weight_{factor}"]
+            for factor in WEIGHT_LABELS
+            if self.cleaned_data[f"weight_{factor}"] != DEFAULT_WEIGHTS[factor]
+        }
+        return data

@@ -266,3 +266,168 @@ class Enrollment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in program {self.program_id} as {self.role}"
+
+
+class PairRule(models.Model):
+    """A coordinator's decision about one pair in a program, honoured by every later run:
+    LOCK keeps the pair (in its team slot), EXCLUDE forbids it."""
+
+    class Kind(models.TextChoices):
+        LOCK = "lock", "Keep this pair"
+        EXCLUDE = "exclude", "Never pair these two"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="pair_rules")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Team programs: which place a locked mentor fills ("near_peer" or "senior"; "" for one).
+    slot = models.CharField(max_length=20, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "mentee", "mentor"], name="one_rule_per_program_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(mentee=models.F("mentor")), name="pair_rule_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.mentee_id}→{self.mentor_id} in program {self.program_id}"
+
+
+class MatchRun(models.Model):
+    """One cohort-wide optimisation of a program, stored so it can be reproduced:
+    parameters, a hash of the input, the engine version, timings and the proposals."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready for review"
+        FAILED = "failed", "Failed"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="runs")
+    number = models.PositiveIntegerField()  # "Run 3" of its program
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    objective = models.CharField(max_length=20, choices=Program.Objective.choices)
+    # Everything the result depends on besides the people: weights, rules, demand,
+    # locks and exclusions, as they were when the run started.
+    params = models.JSONField(default=dict, blank=True)
+    input_hash = models.CharField(max_length=64, blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    stage = models.CharField(max_length=60, blank=True)
+    error = models.TextField(blank=True)
+    timings = models.JSONField(default=dict, blank=True)  # step -> seconds
+    # Cohort figures for the comparison: coverage, mean score, histogram, unmatched,
+    # per-group coverage (aggregates only), mentor load, blocking pairs.
+    summary = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "number"], name="one_run_number"),
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="match_run_progress_percent"
+            ),
+            # A program's matches are published once, from one run.
+            models.UniqueConstraint(
+                fields=["program"],
+                condition=Q(published_at__isnull=False),
+                name="one_published_run_per_program",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run {self.number} of program {self.program_id} ({self.status})"
+
+
+class Proposal(models.Model):
+    """A pair a run proposes (or a coordinator placed by hand), to review before publishing."""
+
+    class Origin(models.TextChoices):
+        ENGINE = "engine", "Proposed by the matching"
+        MANUAL = "manual", "Placed by a coordinator"
+
+    run = models.ForeignKey(MatchRun, on_delete=models.CASCADE, related_name="proposals")
+    mentee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    mentor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    slot = models.CharField(max_length=20, blank=True)
+    score = models.FloatField(default=0.0)
+    reasons = models.JSONField(default=list, blank=True)  # short sentences, best first
+    locked = models.BooleanField(default=False)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.ENGINE)
+    mentorship = models.ForeignKey(
+        "mentorship.Mentorship", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["mentee_id", "slot", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "mentee", "mentor"], name="one_proposal_per_pair"
+            ),
+            models.CheckConstraint(
+                condition=~Q(mentee=models.F("mentor")), name="proposal_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Proposal {self.mentee_id}→{self.mentor_id} in run {self.run_id}"
+
+
+class ImportJob(models.Model):
+    """A CSV of participants: checked first (nothing written), imported only when confirmed."""
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "Checking the file"
+        CHECKED = "checked", "Checked: ready to import"
+        INVALID = "invalid", "Has problems to fix"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="imports")
+    filename = models.CharField(max_length=200, blank=True)
+    content = models.TextField()  # the CSV as uploaded (UTF-8)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CHECKING)
+    rows = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    # Dry run: [{"row": 7, "field": "specialties", "message": "..."}] and counts.
+    problems = models.JSONField(default=list, blank=True)
+    preview = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="import_progress_percent")
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} into program {self.program_id} ({self.status})"

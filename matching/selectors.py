@@ -34,7 +34,7 @@ from .engine.explain import explain
 from .engine.rank import top_k, top_k_from_row
 from .engine.scoring import build_model, feasibility, score_matrix
 from .filters import MentorFilter
-from .models import Bookmark, Enrollment, MentorRequest, Program
+from .models import Bookmark, Enrollment, MatchRun, MentorRequest, Program
 
 # Rules that only say "not now": worth showing when the student asks to see everyone.
 CAPACITY_RULES = {"not_accepting", "full"}
@@ -442,3 +442,89 @@ def program_for_coordinator(*, user: User, program_id: int) -> Program:
 def program_participants(*, user: User, program_id: int) -> QuerySet[Enrollment]:
     program = program_for_coordinator(user=user, program_id=program_id)
     return program.enrollments.select_related("user__profile").order_by("role", "pk")
+
+
+def my_program_roles(*, user: User) -> dict[int, list[str]]:
+    """Program id -> the person's roles in it ("mentee", "mentor"): one query."""
+    roles: dict[int, list[str]] = {}
+    for program_id, role in Enrollment.objects.filter(user=user).values_list("program_id", "role"):
+        roles.setdefault(program_id, []).append(role)
+    return roles
+
+
+@dataclass(frozen=True)
+class ProgramStep:
+    title: str
+    done: bool
+    detail: str
+    url_name: str
+
+
+@dataclass(frozen=True)
+class ProgramOverview:
+    mentees: int
+    mentors: int
+    places: int  # mentor places the program can use now
+    pairs: int  # mentorships the program made
+    latest_run: MatchRun | None
+    published_run: MatchRun | None
+    steps: list[ProgramStep]
+
+
+def program_overview(*, user: User, program: Program) -> ProgramOverview:
+    """What the program's front page shows: counts, the latest run, the next steps."""
+    from mentorship.models import Mentorship
+
+    program = program_for_coordinator(user=user, program_id=program.pk)  # scope, counts
+    mentor_rows = Enrollment.objects.filter(
+        program=program, role=Enrollment.Role.MENTOR
+    ).values_list("capacity", "user__profile__capacity", "user__profile__active_mentees")
+    places = 0
+    for override, capacity, active in mentor_rows:
+        free = max((capacity or 0) - (active or 0), 0)
+        places += min(override, free) if override is not None else free
+    runs = list(program.runs.order_by("-number")[:1])
+    published = program.runs.filter(published_at__isnull=False).first()
+    pairs = Mentorship.objects.filter(program=program).count()
+    mentees, mentors = int(getattr(program, "mentees", 0)), int(getattr(program, "mentors", 0))
+    latest = runs[0] if runs else None
+    steps = [
+        ProgramStep(
+            "Enrol mentees and mentors",
+            mentees > 0 and mentors > 0,
+            f"{mentees} mentee{'s' if mentees != 1 else ''}, {mentors} mentor"
+            f"{'s' if mentors != 1 else ''} with {places} free place{'s' if places != 1 else ''}",
+            "programs:participants",
+        ),
+        ProgramStep(
+            "Run the matching",
+            latest is not None and latest.status == MatchRun.Status.DONE,
+            f"Run {latest.number}: {latest.get_status_display().lower()}"
+            if latest
+            else "No run yet",
+            "programs:runs",
+        ),
+        ProgramStep(
+            "Review and publish the pairs",
+            published is not None,
+            f"Published from run {published.number}: {pairs} pairs"
+            if published
+            else "Lock, swap or remove pairs, then publish",
+            "programs:runs",
+        ),
+        ProgramStep(
+            "Watch the program's health",
+            published is not None,
+            "Check-ins, pulses, mentor load and the equity view",
+            "programs:dashboard",
+        ),
+    ]
+    return ProgramOverview(
+        mentees=mentees,
+        mentors=mentors,
+        places=places,
+        pairs=pairs,
+        latest_run=latest,
+        published_run=published,
+        steps=steps,
+    )

@@ -20,6 +20,7 @@ from accounts.selectors import coordinated_institution_id
 from accounts.services import notification_create
 from mentorship.exceptions import ApplicationError
 
+from .engine.scoring import DEFAULT_WEIGHTS
 from .models import Bookmark, Enrollment, MentorRequest, Program, RequestMessage
 from .notifications import request_notice
 
@@ -351,8 +352,7 @@ PROGRAM_FIELDS = (
     "objective", "demand", "mentor_stage_rule", "institution_rule", "respect_conflicts",
     "weights", "default_cadence",
 )  # fmt: skip
-WEIGHT_FACTORS = {"specialty", "interests", "goals", "stage", "style", "language", "institution",
-                  "concordance", "availability"}  # fmt: skip
+WEIGHT_FACTORS = set(DEFAULT_WEIGHTS)
 
 
 def _check_program(program: Program) -> None:

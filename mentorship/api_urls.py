@@ -2,6 +2,7 @@ from django.urls import path
 
 from accounts import apis as accounts_apis
 from matching import apis as matching_apis
+from matching import dashboard_apis, import_apis, run_apis
 from mentorship import apis as mentorship_apis
 
 app_name = "api"
@@ -23,6 +24,100 @@ urlpatterns = [
         "programs/<int:program_id>/participants/",
         matching_apis.ProgramParticipantsApi.as_view(),
         name="program_participants",
+    ),
+    # Program enrolment: imports, export, invite (matching.import_apis)
+    path("programs/join/", import_apis.ProgramJoinApi.as_view(), name="program_join"),
+    path(
+        "programs/<int:program_id>/invite-code/",
+        import_apis.InviteCodeApi.as_view(),
+        name="program_invite_code",
+    ),
+    path(
+        "programs/<int:program_id>/imports/",
+        import_apis.ImportStartApi.as_view(),
+        name="program_imports",
+    ),
+    path(
+        "programs/<int:program_id>/imports/<int:import_id>/",
+        import_apis.ImportDetailApi.as_view(),
+        name="program_import",
+    ),
+    path(
+        "programs/<int:program_id>/imports/<int:import_id>/confirm/",
+        import_apis.ImportConfirmApi.as_view(),
+        name="program_import_confirm",
+    ),
+    path(
+        "programs/<int:program_id>/export/participants.csv",
+        import_apis.ParticipantsExportApi.as_view(),
+        name="program_export_participants",
+    ),
+    path(
+        "programs/<int:program_id>/export/pairs.csv",
+        import_apis.PairsExportApi.as_view(),
+        name="program_export_pairs",
+    ),
+    # Program match runs, proposals, publish (matching.run_apis)
+    path(
+        "programs/<int:program_id>/runs/",
+        run_apis.ProgramRunListApi.as_view(),
+        name="program_runs",
+    ),
+    path(
+        "programs/<int:program_id>/runs/compare/",
+        run_apis.RunCompareApi.as_view(),
+        name="program_run_compare",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/",
+        run_apis.RunDetailApi.as_view(),
+        name="program_run",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/proposals/",
+        run_apis.RunProposalListApi.as_view(),
+        name="program_run_proposals",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/proposals/<int:proposal_id>/lock/",
+        run_apis.ProposalLockApi.as_view(),
+        name="program_run_proposal_lock",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/proposals/<int:proposal_id>/unlock/",
+        run_apis.ProposalUnlockApi.as_view(),
+        name="program_run_proposal_unlock",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/proposals/<int:proposal_id>/remove/",
+        run_apis.ProposalRemoveApi.as_view(),
+        name="program_run_proposal_remove",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/swap/",
+        run_apis.RunSwapApi.as_view(),
+        name="program_run_swap",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/assign/",
+        run_apis.RunAssignApi.as_view(),
+        name="program_run_assign",
+    ),
+    path(
+        "programs/<int:program_id>/runs/<int:run_id>/publish/",
+        run_apis.RunPublishApi.as_view(),
+        name="program_run_publish",
+    ),
+    # Program dashboard and equity figures (matching.dashboard_apis)
+    path(
+        "programs/<int:program_id>/dashboard/",
+        dashboard_apis.ProgramDashboardApi.as_view(),
+        name="program_dashboard",
+    ),
+    path(
+        "programs/<int:program_id>/equity/",
+        dashboard_apis.ProgramEquityApi.as_view(),
+        name="program_equity",
     ),
     path(
         "calendar/<int:date_id>/",

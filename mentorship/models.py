@@ -41,6 +41,11 @@ class Mentorship(models.Model):
         "matching.MentorRequest", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="mentorship",
     )  # fmt: skip
+    # Set when a coordinator's program made the pair.
+    program = models.ForeignKey(
+        "matching.Program", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="mentorships",
+    )  # fmt: skip
 
     class EndReason(models.TextChoices):
         GOALS_MET = "goals_met", "We reached our goals"

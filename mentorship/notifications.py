@@ -35,7 +35,10 @@ EVENTS: dict[str, tuple[str, str]] = {
     "ended": ("{other} ended your mentorship: a short closing survey", DETAIL),
     "renewed": ("{other} renewed your mentorship", DETAIL),
     "thank_you": ("A thank-you note from {other}", DETAIL),
+    "program_match": ("Your mentoring match: {other}", "mentorships:agreement"),
 }
+# Events whose email carries the check-in as an .ics invitation.
+ICS_EVENTS = ("checkin_scheduled", "checkin_moved", "checkin_cancelled", "program_match")
 
 _MESSAGES = {
     "agreement_to_sign": "Your mentoring agreement with {other} is waiting for your signature.",
@@ -54,6 +57,10 @@ _MESSAGES = {
     "ended": "{other} ended your mentorship. Tell us how it went in a short closing survey.",
     "renewed": "{other} renewed your mentorship: the next review is on {review}.",
     "thank_you": "{other} sent you a thank-you note.",
+    "program_match": (
+        "{other} is your {role} in {program}. Your first check-in is planned for {when}; "
+        "before it, agree on your goals and sign your mentoring agreement together."
+    ),
 }
 
 
@@ -68,10 +75,14 @@ def event_message(
     other = mentorship.mentor if other_id == mentorship.mentor_id else mentorship.mentee
     recipient = mentorship.mentee if recipient_id == mentorship.mentee_id else mentorship.mentor
     review = getattr(getattr(mentorship, "agreement", None), "review_date", None)
+    # Only the program match names the program: no extra query for the other events.
+    program = mentorship.program.name if event == "program_match" and mentorship.program else ""
     return _MESSAGES[event].format(
         other=other.display_name,
         when=_when(checkin, recipient) or "the agreed time",
         review=review.strftime("%B %-d, %Y") if review else "",
+        role="mentor" if recipient_id == mentorship.mentee_id else "mentee",
+        program=program or "your school's mentoring program",
     )
 
 
@@ -152,7 +163,7 @@ def mentorship_event_send(
         template="emails/mentorship_event",
         context=context,
     )
-    if checkin is not None and event in ("checkin_scheduled", "checkin_moved", "checkin_cancelled"):
+    if checkin is not None and event in ICS_EVENTS:
         message.attach("checkin.ics", checkin_ics(checkin), "text/calendar")
     message.send()
     return True

@@ -27,16 +27,19 @@ from .exceptions import ApplicationError
 from .models import AcademicDate, Agreement, CheckIn, Feedback, Goal, Mentorship, Note, Pulse
 
 
-def mentor_place_claim(*, mentor: User) -> None:
+def mentor_place_claim(*, mentor: User, require_accepting: bool = True) -> None:
     """Take one of the mentor's free places, or fail. Must run inside a transaction.
 
     A conditional UPDATE decides: under any number of concurrent accepts or
     program publishes, only as many succeed as there are places, and the
-    database's check constraint (active <= capacity) backs it.
+    database's check constraint (active <= capacity) backs it. A program publish
+    passes ``require_accepting=False``: enrolling in the program was the mentor's
+    consent, even while their profile takes no new self-requests.
     """
-    claimed = Profile.objects.filter(
-        user=mentor, accepting_mentees=True, active_mentees__lt=F("capacity")
-    ).update(active_mentees=F("active_mentees") + 1)
+    rows = Profile.objects.filter(user=mentor, active_mentees__lt=F("capacity"))
+    if require_accepting:
+        rows = rows.filter(accepting_mentees=True)
+    claimed = rows.update(active_mentees=F("active_mentees") + 1)
     if not claimed:
         raise ApplicationError(
             "You have no free place: raise your capacity in your mentoring settings, "

@@ -16,6 +16,7 @@ urlpatterns = [
     path("mentors/<int:profile_id>/", views.mentor_detail, name="mentor_detail"),
     path("accounts/", include("accounts.urls")),
     path("matching/", include("matching.urls")),
+    path("programs/", include("matching.program_urls")),
     path("mentorships/", include("mentorship.relationship_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("mentorship.api_urls")),

@@ -5,3 +5,7 @@ hard-rule mask, ``explain`` says why a pair fits, ``rank`` gives a mentee's top-
 mentors, ``assign`` computes the exact cohort assignment and its reports, and
 ``bench`` measures all of it (``python -m matching.engine.bench``).
 """
+
+# Stored on every match run: bump it whenever scoring, feasibility or assignment
+# changes what the same input produces, so old runs stay explainable.
+ENGINE_VERSION = "1.0.0"

@@ -183,6 +183,9 @@ SPECTACULAR_SETTINGS = {
         "ProgramStatusEnum": "matching.models.Program.Status",
         "EnrollmentRoleEnum": "matching.models.Enrollment.Role",
         "AcademicCategoryEnum": "mentorship.models.AcademicDate.Category",
+        "ImportStatusEnum": "matching.models.ImportJob.Status",
+        "MatchRunStatusEnum": "matching.models.MatchRun.Status",
+        "ProposalOriginEnum": "matching.models.Proposal.Origin",
     },
 }
 

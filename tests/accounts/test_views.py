@@ -213,6 +213,34 @@ def test_password_reset_sends_a_working_link(client, student):
     assert User.objects.get(pk=student.pk).check_password("a-fresh-long-passphrase")
 
 
+def test_someone_imported_without_a_password_can_still_ask_for_a_reset_link(client, student):
+    student.set_unusable_password()
+    student.save()
+    client.post(reverse("accounts:password_reset"), {"email": student.email.upper()})
+    assert [m.to for m in mail.outbox] == [[student.email]]
+    student.is_active = False
+    student.save()
+    client.post(reverse("accounts:password_reset"), {"email": student.email})
+    assert len(mail.outbox) == 1  # never to a deactivated account
+
+
+def test_signup_from_an_invitation_goes_back_to_it_and_ignores_other_sites(client):
+    data = {
+        "full_name": "Ada Student", "email": "ada@example.org", "role": "student",
+        "password": "a-very-long-passphrase", "next": "/programs/join/abc123/",
+    }  # fmt: skip
+    page = client.get(reverse("accounts:signup") + "?next=/programs/join/abc123/")
+    assert 'name="next" value="/programs/join/abc123/"' in page.content.decode()
+    response = client.post(reverse("accounts:signup"), data)
+    assert response["Location"] == "/programs/join/abc123/"
+    client.logout()
+    response = client.post(
+        reverse("accounts:signup"),
+        {**data, "email": "bo@example.org", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("accounts:profile_step", args=["about"]) + "?setup=1"
+
+
 def test_password_change_requires_the_old_password(student):
     client = client_for(student)
     response = client.post(

@@ -110,3 +110,19 @@ def test_demo_relationships_tell_each_login_a_story_and_keep_the_invariants():
     count = Mentorship.objects.count()
     call_command("seed_demo", "--quiet")
     assert Mentorship.objects.count() == count
+
+
+def test_the_demo_school_has_a_program_enrolled_and_ready_to_match():
+    from matching.models import Enrollment, Program
+
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")  # idempotent
+    program = Program.objects.get()
+    assert program.institution.slug == "northlake" and program.status == "open"
+    mentees = Enrollment.objects.filter(program=program, role="mentee")
+    mentors = Enrollment.objects.filter(program=program, role="mentor")
+    assert mentees.count() >= 40 and mentors.count() == 30
+    # Mentees are Northlake MS1s without a mentor yet; mentors have room for them.
+    assert set(mentees.values_list("user__profile__stage", flat=True)) == {Stage.MS1}
+    assert not mentees.filter(user__mentorships_as_mentee__status="active").exists()
+    assert not mentors.filter(user__profile__active_mentees__gte=F("user__profile__capacity"))

@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_demo
+from matching.demo import seed_programs
 from mentorship.demo import seed_relationships
 from mentorship.services import academic_calendars_roll
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
         result = seed_demo(seed=options["seed"])
         pairs = seed_relationships(seed=options["seed"])
         academic_calendars_roll()  # each school's US academic calendar (idempotent)
+        seed_programs(seed=options["seed"])  # Northlake's MS1 program, enrolled, not yet run
         elapsed = time.perf_counter() - started
         if result.created:
             self.stdout.write(
