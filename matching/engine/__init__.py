@@ -8,4 +8,4 @@ mentors, ``assign`` computes the exact cohort assignment and its reports, and
 
 # Stored on every match run: bump it whenever scoring, feasibility or assignment
 # changes what the same input produces, so old runs stay explainable.
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"  # 1.1: team participation covers mentees before places

@@ -313,8 +313,9 @@ def assign_team(
     senior physician), each computed with its own weights; ``slot_allowed[t]`` its
     mask. A mentor is never paired twice with the same mentee (not even through two
     slots) and capacities are shared across slots. ``locked`` rows are
-    (mentee, mentor, slot). "coverage" maximises the number of filled (mentee, slot)
-    places, then the score. ``Assignment.slots`` gives each pair's slot.
+    (mentee, mentor, slot). "coverage" maximises the number of mentees with at least
+    one mentor, then the number of filled (mentee, slot) places, then the score.
+    ``Assignment.slots`` gives each pair's slot.
     """
     if objective not in OBJECTIVES:
         raise AssignmentError(f"objective must be one of {OBJECTIVES}")
@@ -401,7 +402,11 @@ def assign_team(
         rhs = np.concatenate(
             [np.ones(place_ids.size), np.ones(pair_ids.size), cap.astype(np.float64)]
         )
-        x = _highs(-vw, sp.vstack(blocks).tocsc(), rhs)
+        a_ub, cost = sp.vstack(blocks).tocsr(), -vw
+        if objective == "coverage":
+            a_ub, cost, rhs = _mentee_cover(a_ub, cost, rhs, vi, taken_place.any(axis=1), bonus,
+                                            spread, int(min(n * n_slots, cap.sum())))  # fmt: skip
+        x = _highs(cost, a_ub.tocsc(), rhs)[:k]
         chosen = np.flatnonzero(x > 0.5)
     out = (
         np.column_stack([vi[chosen], vj[chosen], vt[chosen]])
@@ -435,6 +440,44 @@ def assign_team(
         report=rep,
         max_violation=float("nan"),
         slots=full[:, 2].copy(),
+    )
+
+
+def _mentee_cover(
+    a_ub: sp.csr_matrix,
+    cost: np.ndarray,
+    rhs: np.ndarray,
+    vi: np.ndarray,
+    covered: np.ndarray,
+    place_bonus: float,
+    spread: float,
+    places_max: int,
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """Add one variable z_i <= sum of mentee i's pairs, z_i <= 1, per mentee not yet
+    covered by a lock, rewarded more than any number of extra places and any score.
+
+    The rows stay totally unimodular: each mentee's row holds its place rows (a laminar
+    family, as pairs and mentors are on the other side) and z adds a unit column.
+    """
+    mentees = np.unique(vi[~covered[vi]])
+    if mentees.size == 0:
+        return a_ub, cost, rhs
+    k, r = vi.size, mentees.size
+    row_of = np.full(covered.size, -1, dtype=np.int64)
+    row_of[mentees] = np.arange(r)
+    sel = np.flatnonzero(row_of[vi] >= 0)
+    cover = sp.hstack(
+        [
+            sp.csr_matrix((-np.ones(sel.size), (row_of[vi[sel]], sel)), shape=(r, k)),
+            sp.identity(r, format="csr"),
+        ]
+    )
+    widened = sp.hstack([a_ub, sp.csr_matrix((a_ub.shape[0], r))])
+    reward = (place_bonus + max(spread, 0.0)) * max(places_max, 1) + 1.0
+    return (
+        sp.vstack([widened, cover]).tocsr(),
+        np.concatenate([cost, np.full(r, -reward)]),
+        np.concatenate([rhs, np.zeros(r)]),
     )
 
 

@@ -248,8 +248,9 @@ def brute_force_team(mats, masks, capacity, objective):
             filled += 1
         if not ok or np.any(load > capacity):
             continue
-        key = (filled, total) if objective == "coverage" else (0, total)
-        if best is None or key[0] > best[0] or (key[0] == best[0] and key[1] > best[1] + 1e-12):
+        covered = len({i for (i, _t), j in zip(places, choice, strict=True) if j >= 0})
+        key = (covered, filled, total) if objective == "coverage" else (0, 0, total)
+        if best is None or key[:2] > best[:2] or (key[:2] == best[:2] and key[2] > best[2] + 1e-12):
             best = key
     return best
 
@@ -260,7 +261,7 @@ def test_team_assignment_equals_brute_force(instance, objective):
     mats, masks, capacity = instance
     result = assign_team(mats, capacity, masks, objective=objective)
     best = brute_force_team(mats, masks, capacity, objective)
-    assert result.total_score == pytest.approx(best[1], abs=1e-9)
+    assert result.total_score == pytest.approx(best[2], abs=1e-9)
     pairs, slots = result.pairs, result.slots
     assert len({tuple(p) for p in pairs.tolist()}) == len(pairs), "a mentor twice for one mentee"
     places = {(i, t) for (i, _), t in zip(pairs.tolist(), slots.tolist(), strict=True)}
@@ -268,7 +269,7 @@ def test_team_assignment_equals_brute_force(instance, objective):
     assert np.all(np.bincount(pairs[:, 1], minlength=capacity.size) <= capacity)
     assert all(masks[t][i, j] for (i, j), t in zip(pairs.tolist(), slots.tolist(), strict=True))
     if objective == "coverage":
-        assert len(pairs) == best[0]
+        assert (len(set(pairs[:, 0].tolist())), len(pairs)) == best[:2]
 
 
 # ---------------------------------------------------------------------------
@@ -478,3 +479,17 @@ def test_misled_fast_path_still_matches_scipy(n, m, density, seed, misled):
         result = assign(scores, capacity, allowed=allowed)
     assert result.total_score == pytest.approx(scipy_optimum(scores, capacity, allowed), abs=1e-6)
     assert result.max_violation <= 1e-9
+
+
+def test_team_participation_gives_a_second_mentee_a_mentor_before_a_second_place():
+    # Mentor 0 is a near-peer (slot 0), mentor 1 a senior (slot 1), one place each. Mentee 0
+    # would fill both places at a higher total score; mentee 1 can only take the senior.
+    near = np.array([[0.9, 0.0], [0.0, 0.0]])
+    senior = np.array([[0.0, 0.9], [0.0, 0.1]])
+    masks = [np.array([[True, False], [False, False]]), np.array([[False, True], [False, True]])]
+    capacity = np.array([1, 1])
+    best = assign_team([near, senior], capacity, masks, objective="score")
+    assert best.pairs.tolist() == [[0, 0], [0, 1]]
+    everyone = assign_team([near, senior], capacity, masks, objective="coverage")
+    assert everyone.pairs.tolist() == [[0, 0], [1, 1]]
+    assert everyone.report.coverage == 1.0 and best.report.coverage == 0.5
