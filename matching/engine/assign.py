@@ -404,7 +404,7 @@ def assign_team(
         )
         a_ub, cost = sp.vstack(blocks).tocsr(), -vw
         if objective == "coverage":
-            a_ub, cost, rhs = _mentee_cover(a_ub, cost, rhs, vi, taken_place.any(axis=1), bonus,
+            a_ub, cost, rhs = _mentee_cover(a_ub, cost, rhs, vi, np.any(taken_place, axis=1), bonus,
                                             spread, int(min(n * n_slots, cap.sum())))  # fmt: skip
         x = _highs(cost, a_ub.tocsc(), rhs)[:k]
         chosen = np.flatnonzero(x > 0.5)
