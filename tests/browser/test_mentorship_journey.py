@@ -20,20 +20,9 @@ from accounts.models import Institution, Specialty
 from matching.models import MentorRequest
 from mentorship.models import Agreement, CheckIn, Mentorship, Pulse
 from tests.factories import UserFactory
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct-horse-battery-staple"
-
-
-def _sign_in(browser: Browser, base_url: str, email: str) -> Page:
-    page = browser.new_context(base_url=base_url, timezone_id="America/Chicago").new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-    return page
 
 
 def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: Browser):
@@ -64,7 +53,7 @@ def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: 
     second.profile.specialties.add(ortho)
 
     # 1. The student browses mentors and sees why they fit.
-    ada = _sign_in(browser, live_server.url, student.email)
+    ada = sign_in(browser, live_server.url, student.email)
     ada.get_by_role("link", name="Browse mentors").click()
     card = ada.locator(".mentor-card", has_text="Fiona First")
     expect(card).to_be_visible()
@@ -83,7 +72,7 @@ def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: 
     assert MentorRequest.objects.filter(mentee=student, status="queued", mentor=second).exists()
 
     # 3. Dr. First declines kindly; the request passes to Dr. Second.
-    fiona = _sign_in(browser, live_server.url, first.email)
+    fiona = sign_in(browser, live_server.url, first.email)
     fiona.get_by_role("link", name="Inbox").click()
     fiona.locator("summary", has_text="Decline").click()
     fiona.get_by_label("Reason").select_option("no_capacity")
@@ -92,7 +81,7 @@ def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: 
     expect(fiona.get_by_text("Declined.")).to_be_visible()
 
     # 4. Dr. Second sees it in the inbox and accepts.
-    sam = _sign_in(browser, live_server.url, second.email)
+    sam = sign_in(browser, live_server.url, second.email)
     sam.get_by_role("link", name="Inbox").click()
     expect(sam.get_by_text("Ada Student")).to_be_visible()
     sam.get_by_role("button", name="Accept").click()

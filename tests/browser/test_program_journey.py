@@ -14,7 +14,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from accounts.choices import Role, Stage
 from accounts.models import Institution, Specialty
@@ -22,6 +22,7 @@ from matching.models import MatchRun, PairRule, Program, Proposal
 from mentorship.celery import app as project_app
 from mentorship.models import CheckIn, Mentorship
 from tests.factories import UserFactory
+from tests.support.browser import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,7 +30,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-PASSWORD = "correct-horse-battery-staple"
 
 CSV = """email,full_name,role,user_type,stage,specialties,interests,capacity,institution
 ana@lakeside.example,Ana Alvarez,mentee,student,MS1,Orthopaedic Surgery,,,
@@ -70,16 +70,6 @@ def _reset_connections() -> None:
     project_app.amqp._producer_pool = None
 
 
-def _sign_in(browser: Browser, base_url: str, email: str) -> Page:
-    page = browser.new_context(base_url=base_url, timezone_id="America/Chicago").new_page()
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name=re.compile("Welcome"))).to_be_visible()
-    return page
-
-
 def test_import_run_lock_swap_publish_dashboard(live_server, browser: Browser, worker):
     school = Institution.objects.create(
         name="Lakeside School of Medicine", slug="lakeside", short_name="Lakeside",
@@ -104,7 +94,7 @@ def test_import_run_lock_swap_publish_dashboard(live_server, browser: Browser, w
         starts_on=today, ends_on=today + dt.timedelta(days=300), created_by=coordinator,
     )  # fmt: skip
 
-    cora = _sign_in(browser, live_server.url, coordinator.email)
+    cora = sign_in(browser, live_server.url, coordinator.email)
     cora.get_by_role("navigation", name="Main").get_by_role("link", name="Programs").click()
     cora.get_by_role("link", name="MS1 faculty mentoring").click()
     expect(cora.get_by_role("heading", name=re.compile("MS1 faculty mentoring"))).to_be_visible()
