@@ -48,6 +48,12 @@ urlpatterns = [
     path("<int:program_id>/matching/", run_views.program_runs, name="runs"),
     path("<int:program_id>/matching/start/", run_views.run_start, name="run_start"),
     path("<int:program_id>/matching/compare/", run_views.run_compare, name="run_compare"),
+    path("<int:program_id>/matching/rules/", run_views.pair_rule_add, name="pair_rule_add"),
+    path(
+        "<int:program_id>/matching/rules/<int:rule_id>/undo/",
+        run_views.pair_rule_undo,
+        name="pair_rule_undo",
+    ),
     path("<int:program_id>/runs/<int:run_id>/", run_views.run_review, name="run_review"),
     path(
         "<int:program_id>/runs/<int:run_id>/progress/",

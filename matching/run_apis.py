@@ -17,7 +17,7 @@ from accounts.apis import ERROR, ERRORS_4XX
 from accounts.models import User
 
 from . import runs
-from .models import MatchRun, Program, Proposal
+from .models import MatchRun, PairRule, Program, Proposal
 
 ERRORS_404 = {**ERRORS_4XX, 404: OpenApiResponse(ERROR, "Not found")}
 
@@ -291,3 +291,66 @@ class RunCompareApi(APIView):
         ids = [int(v) for v in request.query_params.getlist("runs") if v.isdigit()]
         comparison = runs.runs_compare(user=_user(request), program_id=program_id, run_ids=ids)
         return Response(RunComparisonOutput(comparison).data)
+
+
+# --- Decisions carried into every run: kept and forbidden pairs -----------------------
+
+
+class PairRuleOutput(serializers.ModelSerializer):
+    mentee = RunPerson()
+    mentor = RunPerson()
+    kind = serializers.ChoiceField(
+        PairRule.Kind.choices, help_text="lock: every run keeps the pair; exclude: never paired."
+    )
+    slot = serializers.CharField(help_text="Team programs: the place a kept mentor fills.")
+    created_by = serializers.CharField(source="created_by.display_name", allow_null=True)
+
+    class Meta:
+        model = PairRule
+        fields = ["id", "kind", "mentee", "mentor", "slot", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class PairRuleListApi(APIView):
+    """The pairs every run of the program keeps or never proposes; forbidding a pair."""
+
+    class ExcludeInput(serializers.Serializer):
+        mentee = serializers.IntegerField(help_text="User id of an enrolled mentee.")
+        mentor = serializers.IntegerField(help_text="User id of an enrolled mentor.")
+
+    @extend_schema(operation_id="program_pair_rule_list",
+                   responses={200: PairRuleOutput(many=True), **ERRORS_404})  # fmt: skip
+    def get(self, request: Request, program_id: int) -> Response:
+        rules = runs.pair_rules_of(user=_user(request), program_id=program_id)
+        return Response(PairRuleOutput(rules, many=True).data)
+
+    @extend_schema(
+        operation_id="program_pair_rule_exclude",
+        request=ExcludeInput,
+        responses={201: PairRuleOutput, **ERRORS_404},
+        description="Never pair these two in any later run (replaces keeping them). If the "
+        "run under review proposes them, that proposal is removed. Refused once the "
+        "program's matches are published.",
+    )
+    def post(self, request: Request, program_id: int) -> Response:
+        serializer = self.ExcludeInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        rule = runs.pair_rule_exclude(
+            user=user, program_id=program_id, mentee_id=serializer.validated_data["mentee"],
+            mentor_id=serializer.validated_data["mentor"],
+        )  # fmt: skip
+        fresh = runs.pair_rules_of(user=user, program_id=program_id).get(pk=rule.pk)
+        return Response(PairRuleOutput(fresh).data, status=201)
+
+
+class PairRuleDetailApi(APIView):
+    @extend_schema(
+        operation_id="program_pair_rule_delete",
+        responses={204: None, **ERRORS_404},
+        description="Undo a kept or forbidden pair; undoing a kept pair also unlocks it in "
+        "the run under review. Refused once the program's matches are published.",
+    )
+    def delete(self, request: Request, program_id: int, rule_id: int) -> Response:
+        runs.pair_rule_delete(user=_user(request), program_id=program_id, rule_id=rule_id)
+        return Response(status=204)

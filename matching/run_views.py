@@ -3,6 +3,8 @@ compare runs. Every page and button calls the services and selectors of ``runs``
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,10 +14,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import User
+from accounts.views import apply_errors
 from mentorship.exceptions import ApplicationError
 
 from . import runs
-from .models import Program
+from .models import PairRule, Program
 
 
 def _user(request: HttpRequest) -> User:
@@ -47,16 +50,46 @@ def _refused(request: HttpRequest, error: ApplicationError) -> None:
     messages.error(request, error.message)
 
 
-@login_required
-@require_GET
-def program_runs(request: HttpRequest, program_id: int) -> HttpResponse:
-    page = runs.program_runs_page(user=_user(request), program_id=program_id)
-    form = RunStartForm(initial={"objective": page.program.objective})
+class NeverPairForm(forms.Form):
+    """Ids only: whether the two may be kept apart is the service's call."""
+
+    mentee = forms.IntegerField(label="Mentee")
+    mentor = forms.IntegerField(label="Mentor")
+
+    def __init__(self, *args: Any, panel: runs.PairRulesPanel, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "never-%s")
+        super().__init__(*args, **kwargs)
+        for name, people in (("mentee", panel.mentees), ("mentor", panel.mentors)):
+            self.fields[name].widget = forms.Select(
+                choices=[("", "Choose…"), *((person.pk, person.display_name) for person in people)]
+            )
+
+
+def _runs_page(
+    request: HttpRequest, program_id: int, *, never_form: NeverPairForm | None = None
+) -> HttpResponse:
+    user = _user(request)
+    page = runs.program_runs_page(user=user, program_id=program_id)
+    panel = runs.pair_rules_panel(user=user, program_id=program_id)
     return render(
         request,
         "matching/program_runs.html",
-        {"program": page.program, "tab": "matching", "page": page, "form": form},
+        {
+            "program": page.program,
+            "tab": "matching",
+            "page": page,
+            "form": RunStartForm(initial={"objective": page.program.objective}),
+            "rules": panel.rules,
+            "rules_final": panel.why_final,
+            "never_form": never_form or NeverPairForm(panel=panel),
+        },
     )
+
+
+@login_required
+@require_GET
+def program_runs(request: HttpRequest, program_id: int) -> HttpResponse:
+    return _runs_page(request, program_id)
 
 
 @login_required
@@ -249,3 +282,53 @@ def run_compare(request: HttpRequest, program_id: int) -> HttpResponse:
         "matching/run_compare.html",
         {"program": comparison.program, "tab": "matching", "comparison": comparison},
     )
+
+
+# --- Decisions carried into every run ------------------------------------------------
+
+
+def _to_rules(program_id: int) -> HttpResponse:
+    return redirect(reverse("programs:runs", args=[program_id]) + "#decisions")
+
+
+@login_required
+@require_POST
+def pair_rule_add(request: HttpRequest, program_id: int) -> HttpResponse:
+    """The "Never pair" form: a refusal is shown on the form, with the page around it."""
+    user = _user(request)
+    panel = runs.pair_rules_panel(user=user, program_id=program_id)  # 404 first
+    form = NeverPairForm(request.POST, panel=panel)
+    if form.is_valid():
+        try:
+            rule = runs.pair_rule_exclude(
+                user=user,
+                program_id=program_id,
+                mentee_id=form.cleaned_data["mentee"],
+                mentor_id=form.cleaned_data["mentor"],
+            )
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"Never pair: {rule.mentee.display_name} with {rule.mentor.display_name}. "
+                "Every later run honours it.",
+            )
+            return _to_rules(program_id)
+    return _runs_page(request, program_id, never_form=form)
+
+
+@login_required
+@require_POST
+def pair_rule_undo(request: HttpRequest, program_id: int, rule_id: int) -> HttpResponse:
+    try:
+        rule = runs.pair_rule_delete(user=_user(request), program_id=program_id, rule_id=rule_id)
+    except ApplicationError as error:
+        _refused(request, error)
+    else:
+        pair = f"{rule.mentee.display_name} with {rule.mentor.display_name}"
+        if rule.kind == PairRule.Kind.LOCK:
+            messages.success(request, f"Undone: {pair} is no longer kept; later runs decide.")
+        else:
+            messages.success(request, f"Undone: later runs may propose {pair} again.")
+    return _to_rules(program_id)

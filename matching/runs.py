@@ -1388,3 +1388,127 @@ def run_publish(*, user: User, program_id: int, run_id: int) -> PublishResult:
 
 def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+# --- Decisions carried into every run: set ahead, listed, undone --------------------
+
+
+def _rules_program(user: User, program_id: int) -> Program:
+    """The program, row-locked, for one of its school's coordinators.
+
+    Anyone else gets 404 (not the 403 of ``_coordinator_institution``): they must not
+    learn that the program exists.
+    """
+    program_for_coordinator(user=user, program_id=program_id)
+    return _own_program_locked(_coordinator_institution(user), program_id)
+
+
+def _reviewed_run(program: Program) -> MatchRun | None:
+    """The run under review, whose proposals a rule change must agree with."""
+    latest = _latest_live_run(program)
+    if latest is None or latest.status != MatchRun.Status.DONE or latest.published_at is not None:
+        return None
+    return latest
+
+
+@transaction.atomic
+def pair_rule_exclude(*, user: User, program_id: int, mentee_id: int, mentor_id: int) -> PairRule:
+    """Never pair this enrolled mentee with this enrolled mentor in any later run.
+
+    Replaces a kept pair (lock) of the same two. If the run under review proposes
+    them, that proposal goes, as "Remove" in review does: a run that can still be
+    published must not hold a pair its coordinator has forbidden.
+    """
+    program = _rules_program(user, program_id)
+    _refuse_if_final(program)
+    if mentee_id == mentor_id:
+        raise ApplicationError(
+            "Someone cannot be their own mentor.",
+            fields={"mentor": ["Choose someone other than the mentee."]},
+        )
+    enrolled = Enrollment.objects.filter(program=program, user__is_active=True)
+    errors: dict[str, list[str]] = {}
+    if not enrolled.filter(user_id=mentee_id, role=Enrollment.Role.MENTEE).exists():
+        errors["mentee"] = ["Not a mentee of this program."]
+    if not enrolled.filter(user_id=mentor_id, role=Enrollment.Role.MENTOR).exists():
+        errors["mentor"] = ["Not a mentor of this program."]
+    if errors:
+        raise ApplicationError("These two cannot be kept apart in this program.", fields=errors)
+    _rule_set(program, user, mentee_id, mentor_id, PairRule.Kind.EXCLUDE)
+    run = _reviewed_run(program)
+    if run is not None:
+        Proposal.objects.filter(run=run, mentee_id=mentee_id, mentor_id=mentor_id).delete()
+    return PairRule.objects.get(program=program, mentee_id=mentee_id, mentor_id=mentor_id)
+
+
+@transaction.atomic
+def pair_rule_delete(*, user: User, program_id: int, rule_id: int) -> PairRule:
+    """Undo a kept or forbidden pair: later runs decide the two freely again.
+
+    Undoing a lock also unlocks the pair in the run under review, so its review shows
+    what the next run will do. Returns the rule as it was.
+    """
+    program = _rules_program(user, program_id)
+    rule = (
+        PairRule.objects.select_for_update()
+        .select_related("mentee", "mentor")
+        .filter(pk=rule_id, program=program)
+        .first()
+    )
+    if rule is None:
+        raise Http404("No such rule.")
+    _refuse_if_final(program)
+    if rule.kind == PairRule.Kind.LOCK:
+        run = _reviewed_run(program)
+        if run is not None:
+            Proposal.objects.filter(
+                run=run, mentee_id=rule.mentee_id, mentor_id=rule.mentor_id, locked=True
+            ).update(locked=False)
+    rule.delete()
+    return rule
+
+
+def _rules_of(program: Program) -> QuerySet[PairRule]:
+    return (
+        PairRule.objects.filter(program=program)
+        .select_related("mentee__profile", "mentor__profile", "created_by")
+        # "lock" sorts after "exclude": descending puts the kept pairs first.
+        .order_by("-kind", "mentee__full_name", "mentor__full_name", "pk")
+    )
+
+
+def pair_rules_of(*, user: User, program_id: int) -> QuerySet[PairRule]:
+    """The program's kept pairs, then its forbidden ones, by mentee and mentor name."""
+    return _rules_of(program_for_coordinator(user=user, program_id=program_id))
+
+
+@dataclass(frozen=True)
+class PairRulesPanel:
+    """The Matching tab's decisions: every rule, and whom a new one may name."""
+
+    rules: QuerySet[PairRule]
+    mentees: list[User]  # enrolled and active, by name
+    mentors: list[User]
+    why_final: str  # why the rules can no longer change; "" while they can
+
+
+def pair_rules_panel(*, user: User, program_id: int) -> PairRulesPanel:
+    program = program_for_coordinator(user=user, program_id=program_id)
+    rows = (
+        Enrollment.objects.filter(program=program, user__is_active=True)
+        .select_related("user")
+        .order_by("user__full_name", "user_id")
+    )
+    mentees: list[User] = []
+    mentors: list[User] = []
+    for row in rows:
+        (mentees if row.role == Enrollment.Role.MENTEE else mentors).append(row.user)
+    try:
+        _refuse_if_final(program)
+    except ApplicationError as error:
+        why_final = error.message
+    else:
+        why_final = ""
+    return PairRulesPanel(
+        rules=_rules_of(program), mentees=mentees, mentors=mentors, why_final=why_final
+    )

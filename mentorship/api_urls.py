@@ -108,6 +108,16 @@ urlpatterns = [
         run_apis.RunPublishApi.as_view(),
         name="program_run_publish",
     ),
+    path(
+        "programs/<int:program_id>/pair-rules/",
+        run_apis.PairRuleListApi.as_view(),
+        name="program_pair_rules",
+    ),
+    path(
+        "programs/<int:program_id>/pair-rules/<int:rule_id>/",
+        run_apis.PairRuleDetailApi.as_view(),
+        name="program_pair_rule",
+    ),
     # Program dashboard and equity figures (matching.dashboard_apis)
     path(
         "programs/<int:program_id>/dashboard/",
