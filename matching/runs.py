@@ -149,14 +149,14 @@ STAGE_RULE_TEXT = {
 }
 
 
-def _enrolled(program: Program, role: str) -> QuerySet[Profile]:
+def enrolled_profiles(program: Program, role: str) -> QuerySet[Profile]:
     return Profile.objects.filter(
         user__is_active=True,
         user_id__in=Enrollment.objects.filter(program=program, role=role).values("user_id"),
     )
 
 
-def _places(program: Program, mentors: Sequence[Profile]) -> list[int]:
+def mentor_places(program: Program, mentors: Sequence[Profile]) -> list[int]:
     """Mentees each mentor can take in this run: their free places, or fewer if their
     enrolment says so."""
     limits = dict(
@@ -222,11 +222,11 @@ def _setting(
     the whole pool, so the scores agree with the run's (rare shared interests count
     more, and rarity is measured over the pool).
     """
-    mentees = _enrolled(program, Enrollment.Role.MENTEE)
+    mentees = enrolled_profiles(program, Enrollment.Role.MENTEE)
     if mentee_ids is not None:
         mentees = mentees.filter(user_id__in=list(mentee_ids))
-    raw = build_cohort(mentees, _enrolled(program, Enrollment.Role.MENTOR))
-    places = np.asarray(_places(program, raw.mentors), dtype=np.int64)
+    raw = build_cohort(mentees, enrolled_profiles(program, Enrollment.Role.MENTOR))
+    places = np.asarray(mentor_places(program, raw.mentors), dtype=np.int64)
     cohort = with_program_places(raw, places.tolist(), conflicts=params["respect_conflicts"])
     mentee_index = {p.user_id: i for i, p in enumerate(cohort.mentees)}
     mentor_index = {p.user_id: j for j, p in enumerate(cohort.mentors)}
@@ -252,7 +252,7 @@ def _setting(
         Mentorship.objects.filter(
             status__in=Mentorship.LIVE,
             mentee_id__in=mentees.values("user_id"),
-            mentor_id__in=_enrolled(program, Enrollment.Role.MENTOR).values("user_id"),
+            mentor_id__in=enrolled_profiles(program, Enrollment.Role.MENTOR).values("user_id"),
         ).values_list("mentee_id", "mentor_id")
     )
     if live:
@@ -651,8 +651,8 @@ def run_start(
             fields={"objective": ["Choose best matches or everyone matched."]},
         )
     _refuse_if_final(program)
-    mentees = _enrolled(program, Enrollment.Role.MENTEE).count()
-    mentors = _enrolled(program, Enrollment.Role.MENTOR).count()
+    mentees = enrolled_profiles(program, Enrollment.Role.MENTEE).count()
+    mentors = enrolled_profiles(program, Enrollment.Role.MENTOR).count()
     if not mentees or not mentors:
         raise ApplicationError(
             "Enrol at least one mentee and one mentor before running the matching."
@@ -717,8 +717,8 @@ def program_runs_page(*, user: User, program_id: int) -> RunsPage:
         program=program,
         runs=rows,
         current=rows[0] if rows else None,
-        mentees=_enrolled(program, Enrollment.Role.MENTEE).count(),
-        mentors=_enrolled(program, Enrollment.Role.MENTOR).count(),
+        mentees=enrolled_profiles(program, Enrollment.Role.MENTEE).count(),
+        mentors=enrolled_profiles(program, Enrollment.Role.MENTOR).count(),
         weights=[
             (FACTOR_LABELS.get(name, name), weight)
             for name, weight in sorted(
@@ -1328,8 +1328,12 @@ def run_publish(*, user: User, program_id: int, run_id: int) -> PublishResult:
     )
     if not proposals:
         raise ApplicationError("This run proposes no pairs: there is nothing to publish.")
-    mentees = set(_enrolled(program, Enrollment.Role.MENTEE).values_list("user_id", flat=True))
-    mentors = set(_enrolled(program, Enrollment.Role.MENTOR).values_list("user_id", flat=True))
+    mentees = set(
+        enrolled_profiles(program, Enrollment.Role.MENTEE).values_list("user_id", flat=True)
+    )
+    mentors = set(
+        enrolled_profiles(program, Enrollment.Role.MENTOR).values_list("user_id", flat=True)
+    )
     live = set(
         Mentorship.objects.filter(
             status__in=Mentorship.LIVE,

@@ -475,14 +475,15 @@ def program_overview(*, user: User, program: Program) -> ProgramOverview:
     """What the program's front page shows: counts, the latest run, the next steps."""
     from mentorship.models import Mentorship
 
+    from .runs import enrolled_profiles, mentor_places  # runs reads programs through here
+
     program = program_for_coordinator(user=user, program_id=program.pk)  # scope, counts
-    mentor_rows = Enrollment.objects.filter(
-        program=program, role=Enrollment.Role.MENTOR
-    ).values_list("capacity", "user__profile__capacity", "user__profile__active_mentees")
-    places = 0
-    for override, capacity, active in mentor_rows:
-        free = max((capacity or 0) - (active or 0), 0)
-        places += min(override, free) if override is not None else free
+    pool = list(
+        enrolled_profiles(program, Enrollment.Role.MENTOR).only(
+            "capacity", "active_mentees", "user_id"
+        )
+    )
+    places = sum(mentor_places(program, pool))  # the places a run would have now
     runs = list(program.runs.order_by("-number")[:1])
     published = program.runs.filter(published_at__isnull=False).first()
     pairs = Mentorship.objects.filter(program=program).count()

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from matching import runs
 from matching.models import Enrollment, MatchRun, PairRule, Program, Proposal
 from tests.conftest import api_for, client_for
-from tests.matching.test_match_runs import enrol, make_program, mentee, mentor, pairs, run_now
+from tests.matching.programs import enrol, make_program, mentee, mentor, pairs, run_now
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from mentorship.exceptions import ApplicationError
 from mentorship.models import Agreement, CheckIn, Mentorship
 from mentorship.services import mentor_place_claim
 from tests.conftest import api_for, client_for
-from tests.matching.test_match_runs import enrol, make_program, mentee, mentor, pairs, run_now
+from tests.matching.programs import enrol, make_program, mentee, mentor, pairs, run_now
 
 pytestmark = pytest.mark.django_db
 

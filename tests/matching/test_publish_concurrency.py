@@ -12,7 +12,7 @@ from matching.models import Enrollment, MatchRun, MentorRequest, Program, Propos
 from mentorship.models import Mentorship
 from mentorship.services import request_accept
 from tests.factories import UserFactory
-from tests.matching.test_match_runs import SPECIALTY_ONLY, make_program
+from tests.matching.programs import SPECIALTY_ONLY, make_program
 from tests.support.threads import together
 
 pytestmark = pytest.mark.django_db(transaction=True)

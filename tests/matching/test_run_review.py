@@ -9,7 +9,7 @@ from accounts.choices import Role, Stage
 from matching import runs
 from matching.models import Enrollment, MatchRun, PairRule, Proposal
 from tests.conftest import api_for, client_for
-from tests.matching.test_match_runs import (
+from tests.matching.programs import (
     enrol,
     make_program,
     mentee,
@@ -17,6 +17,7 @@ from tests.matching.test_match_runs import (
     pairs,
     person,
     run_now,
+    trio_program,
 )
 
 pytestmark = pytest.mark.django_db
@@ -24,19 +25,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def trio(school, coordinator):
-    """Anna (orthopaedics or cardiology), Ben (orthopaedics), Cleo (cardiology); Dr. Ortho
-    with 1 place, Dr. Cardio with 2. The run proposes Anna and Cleo to Dr. Cardio and
-    Ben to Dr. Ortho."""
-    program = make_program(school, coordinator)
-    people = {
-        "anna": mentee(school, "Anna", "orthopaedic-surgery", "cardiology"),
-        "ben": mentee(school, "Ben", "orthopaedic-surgery"),
-        "cleo": mentee(school, "Cleo", "cardiology"),
-        "ortho": mentor(school, "Ortho", "orthopaedic-surgery", capacity=1),
-        "cardio": mentor(school, "Cardio", "cardiology", capacity=2),
-    }
-    enrol(program, [people["anna"], people["ben"], people["cleo"]], Enrollment.Role.MENTEE)
-    enrol(program, [people["ortho"], people["cardio"]], Enrollment.Role.MENTOR)
+    """The trio of tests.matching.programs, run once: Anna and Cleo to Dr. Cardio, Ben
+    to Dr. Ortho."""
+    program, people = trio_program(school, coordinator)
     run = run_now(coordinator, program)
     assert pairs(run) == {("Anna", "Dr. Cardio"), ("Ben", "Dr. Ortho"), ("Cleo", "Dr. Cardio")}
     return program, run, people
