@@ -2,6 +2,7 @@ import os
 
 import pytest
 from django.apps import apps as django_apps
+from playwright.sync_api import Page
 
 from accounts.taxonomy import sync_taxonomy
 
@@ -36,9 +37,9 @@ def screenshot(page):
     """Save a screenshot for the README when SCREENSHOT_DIR is set; otherwise do nothing."""
     directory = os.environ.get("SCREENSHOT_DIR")
 
-    def take(name: str) -> None:
+    def take(name: str, on: Page | None = None) -> None:
         if directory:
-            page.screenshot(path=os.path.join(directory, f"{name}.png"), full_page=True)
+            (on or page).screenshot(path=os.path.join(directory, f"{name}.png"), full_page=True)
 
     return take
 

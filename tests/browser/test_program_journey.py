@@ -70,7 +70,7 @@ def _reset_connections() -> None:
     project_app.amqp._producer_pool = None
 
 
-def test_import_run_lock_swap_publish_dashboard(live_server, browser: Browser, worker):
+def test_import_run_lock_swap_publish_dashboard(live_server, browser: Browser, worker, screenshot):
     school = Institution.objects.create(
         name="Lakeside School of Medicine", slug="lakeside", short_name="Lakeside",
         timezone="America/Chicago",
@@ -149,6 +149,7 @@ def test_import_run_lock_swap_publish_dashboard(live_server, browser: Browser, w
     assert ben.mentor_id == other.mentor_id and ben.locked
 
     # 4. Publish: the mentorships start, with a first check-in, and everyone is emailed.
+    screenshot("program-review", on=cora)
     cora.get_by_role("link", name="Publish…").click()
     cora.get_by_role("button", name="Yes, publish and notify everyone").click()
     expect(cora.get_by_text(re.compile("published", re.I)).first).to_be_visible()
@@ -169,3 +170,4 @@ def test_import_run_lock_swap_publish_dashboard(live_server, browser: Browser, w
     expect(cora.locator("dt:text-is('Match rate') + dd")).to_have_text("100%")
     expect(cora.locator("svg[role=img]").first).to_be_visible()
     assert cora.locator("figure details table").count() >= 2
+    screenshot("program-dashboard", on=cora)
