@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import time
 
+import kombu.pools
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.core import mail
@@ -64,8 +65,10 @@ def worker():
 
 
 def _reset_connections() -> None:
-    # The app built its connection pools for the configured broker; new ones are made
-    # for the broker set now on first use.
+    # The app built its connection pools for the configured broker, and kombu keeps them
+    # in a process-wide registry that the worker's shutdown may close: drop them all, so
+    # fresh ones are made for the broker set now on first use, here and in later tests.
+    kombu.pools.reset()
     project_app._pool = None
     project_app.amqp._producer_pool = None
 
