@@ -12,7 +12,6 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -37,6 +36,8 @@ from .choices import (
 )
 from .mail import settings_of, user_timezone
 from .models import Institution, Interest, Language, Notification, Profile, Specialty, User
+from .security import LoginLocked
+from .throttles import LoginRateThrottle
 
 ERROR = inline_serializer(
     "Error",
@@ -352,32 +353,56 @@ class InstitutionListApi(APIView):
 
 
 class TokenApi(APIView):
-    """Exchange email and password for an API token (send it as `Authorization: Token …`)."""
+    """Exchange email and password for an API token (send it as `Authorization: Token …`).
+    Accounts with two-factor sign-in also send the current 6-digit `code`. Repeated wrong
+    passwords lock the account for a while, and each address has a few tries a minute:
+    both answer 429 with a message saying when to try again."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[type] = []
+    throttle_classes = [LoginRateThrottle]
 
     class Input(serializers.Serializer):
         email = serializers.EmailField()
         password = serializers.CharField(trim_whitespace=False)
+        code = serializers.CharField(
+            required=False, allow_blank=True, help_text="Two-factor accounts only."
+        )
 
     class Output(serializers.Serializer):
         token = serializers.CharField()
 
     @extend_schema(
-        operation_id="token_obtain", request=Input, responses={200: Output, **ERRORS_4XX}
+        operation_id="token_obtain",
+        request=Input,
+        responses={
+            200: Output,
+            **ERRORS_4XX,
+            429: OpenApiResponse(ERROR, "Account locked, or too many attempts"),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = self.Input(data=request.data)
         serializer.is_valid(raise_exception=True)
+        email = serializer.validated_data["email"].lower()
+        # Django's request, not DRF's wrapper: axes marks a locked-out attempt on the
+        # object it is given, and its middleware reads the mark from Django's request.
+        django_request = request._request
         user = authenticate(
-            request._request,
-            email=serializer.validated_data["email"].lower(),
-            password=serializer.validated_data["password"],
+            request=django_request, username=email, password=serializer.validated_data["password"]
         )
         if user is None:
+            if getattr(django_request, "axes_locked_out", False):
+                raise LoginLocked()
             raise ApplicationError("Email or password is incorrect.")
-        token, _ = Token.objects.get_or_create(user=user)
+        assert isinstance(user, User)
+        if selectors.two_factor_device(user=user) is not None:
+            code = serializer.validated_data.get("code", "")
+            if not code:
+                message = "This account uses two-factor sign-in: send the 6-digit code as code."
+                raise ApplicationError(message, fields={"code": [message]})
+            services.two_factor_verify(user=user, code=code)
+        token = services.auth_token_obtain(user=user)
         return Response(self.Output({"token": token.key}).data, status=status.HTTP_200_OK)
 
 

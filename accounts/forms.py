@@ -42,6 +42,17 @@ class EmailLoginForm(AuthenticationForm):
     )
 
 
+class TwoFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="6-digit code",
+        max_length=12,
+        help_text="From your authenticator app. A new code appears every 30 seconds.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
 class AccountPasswordResetForm(PasswordResetForm):
     """Also reaches active accounts that never had a password: people a coordinator
     imported set theirs through this link, and theirs may have expired."""

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .choices import (
     MENTEE_ROLES,
@@ -69,6 +72,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Mixed into the session auth hash: a new value ends every session of the person at
+    # once ("sign out everywhere") without changing their password.
+    session_nonce = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     objects = UserManager()
 
@@ -90,6 +96,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_full_name(self) -> str:
         return self.full_name
 
+    def get_session_auth_hash(self) -> str:
+        return self._session_auth_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret)
+
+    def _session_auth_hash(self, secret: str | bytes | None = None) -> str:
+        # Django's own salt and value while the nonce is empty, so sessions made before
+        # it existed stay valid; any nonce gives every session a hash that no longer fits.
+        return salted_hmac(
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            self.password + self.session_nonce,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
@@ -110,6 +133,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_coordinator(self) -> bool:
         return self.role == Role.COORDINATOR
+
+    @property
+    def can_use_two_factor(self) -> bool:
+        """Staff and coordinators, who see other people's data, may add a second factor."""
+        return self.is_staff or self.role in (Role.COORDINATOR, Role.STAFF)
 
 
 class Institution(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import MENTOR_ROLES, Role
 from .models import (
@@ -36,6 +37,11 @@ def own_demographics(*, user: User) -> Demographics:
 
 def own_conflicts(*, user: User) -> QuerySet[ConflictOfInterest]:
     return ConflictOfInterest.objects.filter(mentor=user).select_related("institution")
+
+
+def two_factor_device(*, user: User) -> TOTPDevice | None:
+    """The confirmed authenticator app that signing in asks a code from, if any."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
 
 
 def completeness(*, profile: Profile) -> tuple[int, list[CompletenessItem]]:

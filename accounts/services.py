@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from axes.utils import reset as axes_reset
+from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
 from django.utils import timezone
+from django_otp import verify_token
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 
 from mentorship.exceptions import ApplicationError
 
@@ -452,3 +458,115 @@ def audit_record(
         institution_id=institution_id,
         detail=dict(detail or {}),
     )
+
+
+# --- Sessions, tokens and the second factor ---------------------------------------
+
+WRONG_CODE = "That code did not match. Enter the 6-digit code your authenticator app shows now."
+
+
+def auth_token_obtain(*, user: User) -> Token:
+    """The API token of someone who just proved who they are. No session signs in, so not
+    ``auth.login()``: this records what it would (the lockout count starts again,
+    ``last_login`` moves)."""
+    axes_reset(username=user.email.lower())
+    update_last_login(type(user), user)
+    token, _ = Token.objects.get_or_create(user=user)
+    return token
+
+
+def auth_tokens_revoke(*, user: User) -> int:
+    """Delete the person's API tokens: scripts using them must ask for a new one. Done when
+    the password changes or is reset, since a token outlives the password it came from."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted
+
+
+def auth_after_password_change(*, user: User, via_reset: bool) -> None:
+    """What else a new password ends. Django already refuses the person's other sessions
+    (their hash no longer fits); their API tokens go too. A reset link also proves the
+    mailbox is theirs, so a lockout on the account is lifted at once."""
+    auth_tokens_revoke(user=user)
+    if via_reset:
+        axes_reset(username=user.email.lower())
+
+
+def _sessions_end(user: User) -> None:
+    # A new nonce changes the session auth hash (User.get_session_auth_hash): every
+    # session of the person, the caller's too unless it updates its hash, is refused on
+    # its next request. Tokens are separate credentials and go with them.
+    auth_tokens_revoke(user=user)
+    user.session_nonce = secrets.token_hex(16)
+    user.save(update_fields=["session_nonce"])
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> None:
+    """End every browser session and API token of ``user`` (a lost phone, a shared
+    computer left signed in)."""
+    _sessions_end(user)
+    audit_record(actor=user, action="account.sign_out_everywhere", target=user)
+
+
+def _clean_code(code: str) -> str:
+    return "".join((code or "").split())
+
+
+def _check_code(device: TOTPDevice, user: User, code: str) -> None:
+    """Raise unless ``code`` is right now. Not inside the caller's transaction: the
+    failure count that slows the next try (django-otp doubles the wait after each wrong
+    code) must be kept when the caller rolls back."""
+    allowed, _ = device.verify_is_allowed()
+    if not allowed:
+        message = "Too many wrong codes: wait a few seconds, then enter the code shown now."
+        raise ApplicationError(message, fields={"code": [message]})
+    if verify_token(user, device.persistent_id, _clean_code(code)) is None:
+        raise ApplicationError(WRONG_CODE, fields={"code": [WRONG_CODE]})
+
+
+def two_factor_device_start(*, user: User) -> TOTPDevice:
+    """The not yet confirmed authenticator whose secret the setup page shows: the same one
+    until it is confirmed, so reloading the page keeps the QR code."""
+    if not user.can_use_two_factor:
+        raise ApplicationError("Two-factor sign-in is offered to staff and coordinators.")
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise ApplicationError("Two-factor sign-in is already on.")
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+def two_factor_confirm(*, user: User, code: str) -> TOTPDevice:
+    """Turn two-factor sign-in on with the first code from the new authenticator.
+
+    Every other session and API token ends: they were opened with the password alone.
+    The caller keeps its own session (``update_session_auth_hash``) and marks it verified.
+    """
+    device = two_factor_device_start(user=user)
+    _check_code(device, user, code)
+    with transaction.atomic():
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        _sessions_end(user)
+        audit_record(actor=user, action="account.two_factor_enable", target=user)
+    return device
+
+
+def two_factor_verify(*, user: User, code: str) -> TOTPDevice:
+    """The second sign-in step: the device that accepted ``code``. A code works once."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+    if device is None:
+        raise ApplicationError("Two-factor sign-in is not on for this account.")
+    _check_code(device, user, code)
+    return device
+
+
+def two_factor_disable(*, user: User, code: str) -> None:
+    """Turn two-factor sign-in off; a current code proves it is the person, not someone
+    at a computer they left signed in."""
+    two_factor_verify(user=user, code=code)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        audit_record(actor=user, action="account.two_factor_disable", target=user)

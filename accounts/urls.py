@@ -4,25 +4,22 @@ from django.urls import path, reverse_lazy
 from django.views.generic import RedirectView
 
 from . import views
-from .forms import AccountPasswordResetForm, EmailLoginForm
+from .forms import AccountPasswordResetForm
 
 app_name = "accounts"
 
 urlpatterns = [
     path("signup/", views.signup, name="signup"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html",
-            authentication_form=EmailLoginForm,
-            redirect_authenticated_user=True,
-        ),
-        name="login",
-    ),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.login_verify, name="login_verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("security/", views.security, name="security"),
+    path("security/two-factor/", views.two_factor_setup, name="two_factor_setup"),
+    path("security/two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("security/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path(
         "password/change/",
-        auth_views.PasswordChangeView.as_view(
+        views.PasswordChangeView.as_view(
             template_name="accounts/password_change.html",
             success_url=reverse_lazy("accounts:password_change_done"),
         ),
@@ -55,7 +52,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        views.PasswordResetConfirmView.as_view(
             template_name="accounts/password_reset_confirm.html",
             success_url=reverse_lazy("accounts:password_reset_complete"),
         ),

@@ -2,34 +2,43 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
+import qrcode
+import qrcode.image.svg
 from django import forms
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
 
 from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
+from .admin_site import otp_verified
 from .choices import EmailKind, Role
 from .forms import (
     AboutForm,
     ConflictForm,
+    EmailLoginForm,
     FieldForm,
     MenteeForm,
     MentorForm,
     NotificationSettingsForm,
     PrivateForm,
     SignupForm,
+    TwoFactorCodeForm,
 )
 from .mail import settings_of, user_timezone
 from .models import User
@@ -314,3 +323,185 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "accounts/unsubscribe.html", context, status=400)
         context.update(done=True, resubscribed=resubscribe)
     return render(request, "accounts/unsubscribe.html", context)
+
+
+# --- Signing in, sessions and the second factor -------------------------------------
+
+PENDING_LOGIN = "_pending_login"
+# Between the password and the code: long enough to find the phone, short enough that
+# a walked-away-from sign-in page is no half-open door.
+PENDING_LOGIN_SECONDS = 5 * 60
+
+
+def _safe_next(request: HttpRequest, url: str) -> str:
+    safe = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if url and safe else reverse("home")
+
+
+class LoginView(auth_views.LoginView):
+    """Email and password; then, for people who turned two-factor sign-in on, the code
+    (``login_verify``) before the session signs in."""
+
+    template_name = "accounts/login.html"
+    authentication_form = EmailLoginForm
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if selectors.two_factor_device(user=user) is None:
+            return super().form_valid(form)
+        self.request.session[PENDING_LOGIN] = {
+            "user": user.pk,
+            "backend": user.backend,
+            "at": timezone.now().timestamp(),
+            "next": self.get_success_url(),
+        }
+        return redirect("accounts:login_verify")
+
+
+@require_http_methods(["GET", "POST"])
+def login_verify(request: HttpRequest) -> HttpResponse:
+    """The second sign-in step: a code from the authenticator app. Also asked of someone
+    already signed in whose device was enrolled since (the admin sends them here)."""
+    pending = request.session.get(PENDING_LOGIN)
+    user: User | None = None
+    next_url = reverse("home")
+    backend = ""
+    if request.user.is_authenticated:
+        assert isinstance(request.user, User)
+        next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next", ""))
+        if otp_verified(request) or selectors.two_factor_device(user=request.user) is None:
+            return redirect(next_url)
+        user = request.user
+    elif pending and timezone.now().timestamp() - pending["at"] < PENDING_LOGIN_SECONDS:
+        user = User.objects.filter(pk=pending["user"], is_active=True).first()
+        next_url, backend = pending["next"], pending["backend"]
+    if user is None:
+        if request.session.pop(PENDING_LOGIN, None):
+            messages.info(request, "That took too long: sign in again.")
+        return redirect("accounts:login")
+
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.two_factor_verify(user=user, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            if not request.user.is_authenticated:
+                del request.session[PENDING_LOGIN]
+                login(request, user, backend=backend)  # a new session key
+            otp_login(request, device)
+            return redirect(next_url)
+    return render(request, "accounts/login_verify.html", {"form": form, "next": next_url})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django keeps this session and refuses the others; the API tokens end too."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.auth_after_password_change(user=form.user, via_reset=False)
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.auth_after_password_change(user=form.user, via_reset=True)
+        return response
+
+
+@login_required
+def security(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    disable_form = TwoFactorCodeForm()
+    disable_form.fields["code"].widget.attrs.pop("autofocus")  # one of several forms here
+    return render(
+        request,
+        "accounts/security.html",
+        {
+            "can_use_two_factor": user.can_use_two_factor,
+            "device": selectors.two_factor_device(user=user),
+            "disable_form": disable_form,
+        },
+    )
+
+
+def _qr_code(uri: str) -> str:
+    """The otpauth URI as a QR code: an SVG drawn here, shown as a data: image (the
+    content security policy allows those; no script, no outside service sees the secret)."""
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathFillImage, box_size=10, border=2)
+    svg = image.to_string(encoding="unicode")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not user.can_use_two_factor:
+        raise Http404("Two-factor sign-in is offered to staff and coordinators.")
+    if selectors.two_factor_device(user=user) is not None:
+        return redirect("accounts:security")
+    device = services.two_factor_device_start(user=user)
+    form = TwoFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.two_factor_confirm(user=user, code=form.cleaned_data["code"])
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            update_session_auth_hash(request, user)  # this session stays; the others ended
+            otp_login(request, device)
+            messages.success(
+                request,
+                "Two-factor sign-in is on: signing in now asks for a code from your app. "
+                "Your other sessions ended; sign in there again.",
+            )
+            return redirect("accounts:security")
+    secret = base64.b32encode(device.bin_key).decode()
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {
+            "form": form,
+            "qr_code": _qr_code(device.config_url),
+            "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        },
+    )
+
+
+@login_required
+@require_POST
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = TwoFactorCodeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter the 6-digit code from your authenticator app.")
+        return redirect("accounts:security")
+    try:
+        services.two_factor_disable(user=user, code=form.cleaned_data["code"])
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Two-factor sign-in is off.")
+    return redirect("accounts:security")
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    services.user_sign_out_everywhere(user=user)
+    logout(request)
+    messages.success(
+        request, "You are signed out on every device, and your API token no longer works."
+    )
+    return redirect("accounts:login")

@@ -1,14 +1,19 @@
-"""The home page: a landing page for visitors, a dashboard for each role."""
+"""The home page (a landing page for visitors, a dashboard for each role) and the error
+pages."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from accounts import selectors as account_selectors
@@ -19,7 +24,10 @@ from matching import selectors as matching_selectors
 from matching.models import MentorRequest
 
 from . import selectors as mentorship_selectors
+from .middleware import current_request_id
 from .models import Mentorship
+
+logger = logging.getLogger(__name__)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -115,3 +123,47 @@ def mentor_detail(request: HttpRequest, profile_id: int) -> HttpResponse:
             ),
         },
     )
+
+
+# --- Error pages: handler403/404/500 in mentorship/urls.py -----------------------
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """API clients get the API's error shape; a browser opening an API URL gets the page."""
+    return request.path_info.startswith("/api/") and (
+        request.get_preferred_type(["application/json", "text/html"]) == "application/json"
+    )
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _wants_json(request):
+        message = "You do not have permission to perform this action."
+        return JsonResponse({"message": message, "fields": {}}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse({"message": "Not found.", "fields": {}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """A page with the request's id to quote and nothing about the failure itself (the
+    traceback is in the log line carrying the same id). Rendered without context
+    processors: they query the database, which may be what failed."""
+    request_id = getattr(request, "request_id", None) or current_request_id() or ""
+    if _wants_json(request):
+        return JsonResponse(
+            {"message": "Something went wrong on our side.", "request_id": request_id},
+            status=500,
+        )
+    try:
+        context = {"request_id": request_id, "SITE_NAME": settings.SITE_NAME}
+        body = loader.get_template("500.html").render(context)
+    except Exception:
+        # Raising here would leave the person with the server's bare error page.
+        logger.exception("The 500 page could not be rendered")
+        body = f"Something went wrong on our side. Quote this reference: {request_id}"
+        return HttpResponseServerError(body, content_type="text/plain; charset=utf-8")
+    return HttpResponseServerError(body)

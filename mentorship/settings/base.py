@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import dj_database_url
@@ -21,7 +22,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin on a site that asks enrolled staff for their one-time code.
+    "accounts.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -35,22 +37,35 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "accounts",
     "matching",
     "mentorship",
 ]
 
 MIDDLEWARE = [
+    "mentorship.middleware.RequestIdMiddleware",
+    # Above WhiteNoise, so that static files carry the security headers too. WhiteNoise
+    # answers them before authentication runs, so they never get the private no-store.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "mentorship.middleware.PrivateCacheMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # After messages (it tells the person why they were signed out) and before OTP (which
+    # wraps the user it leaves).
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as axes asks: turns a locked-out sign-in into the lockout page or JSON.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mentorship.urls"
@@ -98,7 +113,11 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        # Django's default list names username/first_name/last_name, which User lacks.
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ["email", "full_name"]},
+    },
     {
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 12},
@@ -107,7 +126,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day
-SESSION_COOKIE_AGE = 60 * 60 * 24 * 14
+
+# --- Sign-in protection (OWASP ASVS 5.0 level 2) ------------------------------
+# Proxies in front of the app that append the client's address to X-Forwarded-For.
+# 0: the header is ignored and the client is REMOTE_ADDR, so nobody picks their own
+# address by sending it. Read by the lockout log and every API throttle alike.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out account before its password is even checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Locked by account (the email), from any address: a guesser with many real addresses
+# gets no more tries than one with a single address, and people behind one hospital NAT
+# never lock each other out. The price: someone who knows an email can lock that
+# account for the cool-off (a password reset by email lifts it at once).
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes warns that a lockout without the address can be dodged by rotating user agents or
+# cookies. Not this one: it counts every failure for the account, whatever the address,
+# agent or cookie. Limits per address are the throttles' (token login: 10 a minute).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout never reach the password check, so they need not prolong it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "accounts.security.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
+# A session ends after this long without a request, and this long after sign-in
+# whatever happens (accounts.middleware.SessionTimeoutMiddleware). The cookie lives as
+# long as the longer limit so the middleware can say which one ended it.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_MAX_HOURS", 12) * 60 * 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+OTP_TOTP_ISSUER = SITE_NAME
+# Staff may remove someone's lost authenticator in the admin, never read its secret.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -156,6 +211,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "mentorship.exceptions.api_exception_handler",
+    # Writes (POST/PUT/PATCH/DELETE) per person; the token login per address (its view).
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "login": env_str("THROTTLE_LOGIN_RATE", "10/min"),
+        "write": env_str("THROTTLE_WRITE_RATE", "120/min"),
+    },
+    # DRF trusts X-Forwarded-For when this is None: only as far as our proxies go.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", True)
@@ -232,6 +295,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
 )
 MENTOR_REQUEST_EXPIRY_DAYS = env_int("MENTOR_REQUEST_EXPIRY_DAYS", 14)
 
+# --- Cache: API throttle counters ----------------------------------------------
+# On Redis every web process counts together; without it each process counts alone.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Security headers that hold everywhere ---------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -255,8 +328,18 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every line carries the request's id, the one the 500 page asks people to quote.
+    "filters": {"request_id": {"()": "mentorship.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

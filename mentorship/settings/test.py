@@ -13,6 +13,14 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+# Each run counts API throttles in its own memory, never in a Redis another run shares.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One counter per process across thousands of tests (SQLite hands out the same user ids
+# again after each rollback) must never trip: the throttle tests set small rates of their own.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"login": "100000/min", "write": "100000/min"},
+}
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

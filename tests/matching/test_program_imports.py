@@ -14,6 +14,7 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
+from django.http import HttpRequest
 from django.test import Client
 
 from accounts.choices import Role, Stage
@@ -162,7 +163,9 @@ def test_an_imported_person_sets_a_password_from_the_welcome_email_and_signs_in(
         {"new_password1": "a-brand-new-pass-42", "new_password2": "a-brand-new-pass-42"},
     )
     assert done.status_code == 302
-    assert Client().login(email="ann.lee@example.org", password="a-brand-new-pass-42")
+    assert Client().login(
+        request=HttpRequest(), email="ann.lee@example.org", password="a-brand-new-pass-42"
+    )
 
 
 # --- Problems, row by row ------------------------------------------------------------------

@@ -1,6 +1,7 @@
 import pytest
 from django.core.management import call_command
 from django.db.models import Count, F
+from django.http import HttpRequest
 
 from accounts.choices import Role, Stage
 from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD, build_people
@@ -37,7 +38,7 @@ def test_demo_school_is_big_and_believable():
 def test_demo_logins_work_with_the_documented_password(client):
     call_command("seed_demo", "--quiet")
     for email, *_ in DEMO_LOGINS:
-        assert client.login(email=email, password=DEMO_PASSWORD), email
+        assert client.login(request=HttpRequest(), email=email, password=DEMO_PASSWORD), email
     assert User.objects.get(email="admin@medmentor.example").is_staff
 
 
