@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test test-fast lint format bench bench-reminders migrate seed clean
+.PHONY: help install run test test-fast lint format bench bench-reminders bench-programs migrate seed clean
 
 help:
 	@echo "make run    - install, migrate, load the demo school, start site + Celery worker + beat"
@@ -15,6 +15,8 @@ help:
 	@echo "make bench  - matching engine benchmark"
 	@echo "make bench-reminders - one reminders scan over 100,000 mentorships in a throw-away"
 	@echo "               database (PostgreSQL when DATABASE_URL is set, else a temporary SQLite file)"
+	@echo "make bench-programs - pairing programs: match runs, publish and a 10,000-row CSV import"
+	@echo "               at 500x100 and 2000x500, in a throw-away database as above"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -66,6 +68,10 @@ bench: install
 # drops it afterwards; never touches the configured database. ARGS="--mentorships 20000".
 bench-reminders: install
 	$(PY) manage.py bench_reminders $(ARGS)
+
+# The same throw-away database. ARGS="--sizes 1000x250 --demands one --import-rows 0".
+bench-programs: install
+	$(PY) manage.py bench_programs $(ARGS)
 
 clean:
 	rm -rf var/ $(VENV)

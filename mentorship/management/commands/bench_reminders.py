@@ -31,15 +31,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from pathlib import Path
-from queue import Empty
 from typing import Any, TypeVar, cast
 
 from django.core import mail
@@ -53,7 +49,7 @@ from django.utils import timezone
 from accounts.choices import Delivery, EmailKind, Role, Stage
 from accounts.models import Institution, NotificationSettings, Profile, User
 from matching.models import MentorRequest
-from mentorship.celery import app as celery_app
+from mentorship.benchdb import drain_tasks, throwaway_broker, throwaway_database
 from mentorship.models import (
     CADENCE_DAYS,
     AcademicDate,
@@ -140,19 +136,16 @@ class Command(BaseCommand):
         sizes = sorted({n for n in (options["also"], options["mentorships"]) if n > 0})
         if not sizes:
             raise CommandError("Nothing to do: --mentorships must be positive.")
-        broker_dir = Path(tempfile.mkdtemp(prefix="bench-reminders-broker-"))
-        try:
-            broker = _throwaway_broker(options["broker"], broker_dir)
-            # Belt and braces: nothing should be delivered, and if it were, no email leaves.
-            # DEBUG off: the setup's bulk inserts are not kept in connection.queries.
-            with override_settings(
+        # Belt and braces: nothing should be delivered, and if it were, no email leaves.
+        # DEBUG off: the setup's bulk inserts are not kept in connection.queries.
+        with (
+            throwaway_broker(options["broker"], prefix="bench-reminders-broker-") as broker,
+            override_settings(
                 DEBUG=False, EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"
-            ):
-                now = _moment(options["now"])
-                rows = self._run(sizes, options["seed"], options["keep"], now)
-        finally:
-            celery_app.close()  # the broker connections, before their directory goes
-            shutil.rmtree(broker_dir, ignore_errors=True)
+            ),
+        ):
+            now = _moment(options["now"])
+            rows = self._run(sizes, options["seed"], options["keep"], now)
         if getattr(mail, "outbox", []):
             raise CommandError("An email was sent during the benchmark; nothing should be.")
         self._report(rows, now, broker)
@@ -160,36 +153,12 @@ class Command(BaseCommand):
     # --- The database of its own ------------------------------------------------------
 
     def _run(self, sizes: list[int], seed: int, keep: bool, now: dt.datetime) -> list[Row]:
-        old_name = connection.settings_dict["NAME"]
-        tmp_dir: Path | None = None
-        if connection.vendor == "sqlite":
-            tmp_dir = Path(tempfile.mkdtemp(prefix="bench-reminders-"))
-            bench_name = str(tmp_dir / "db.sqlite3")
-        else:
-            bench_name = f"{old_name}_bench"
-        connection.close()
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = bench_name
-        started = time.perf_counter()
-        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        if connection.settings_dict["NAME"] != bench_name or bench_name == old_name:
-            raise CommandError(f"Refusing to run: connected to {connection.settings_dict['NAME']}")
-        self.stdout.write(
-            f"Benchmark database {bench_name} ({connection.vendor}) created and migrated "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
         rows: list[Row] = []
-        try:
+        with throwaway_database(prefix="bench-reminders-", keep=keep, write=self.stdout.write):
             for i, n in enumerate(sizes):
                 if i:
                     call_command("flush", interactive=False, verbosity=0)
                 rows.append(self._one(n, seed, now))
-        finally:
-            if keep:
-                self.stdout.write(f"Kept the benchmark database: {bench_name}")
-            else:
-                connection.creation.destroy_test_db(old_name, verbosity=0)
-                if tmp_dir is not None:
-                    shutil.rmtree(tmp_dir, ignore_errors=True)
         return rows
 
     def _one(self, n: int, seed: int, now: dt.datetime) -> Row:
@@ -271,34 +240,14 @@ def _moment(value: dt.datetime | None) -> dt.datetime:
 # --- Broker ------------------------------------------------------------------------
 
 
-def _throwaway_broker(kind: str, directory: Path) -> str:
-    """Publish to a broker no worker reads; never eager, never the configured broker."""
-    url = "memory://localhost/" if kind == "memory" else f"sqla+sqlite:///{directory}/broker.db"
-    celery_app.conf.update(broker_url=url, broker_transport_options={}, task_always_eager=False)
-    uri = celery_app.connection_for_write().as_uri()
-    if not (uri.startswith("memory://") or str(directory) in uri):
-        raise CommandError(f"Refusing to run: the broker is {uri}")
-    return "kombu's in-memory transport" if kind == "memory" else f"a throw-away {url}"
-
-
 def _drain() -> tuple[int, int]:
-    """(tasks, people in them) published to the memory broker; the queue is left empty."""
+    """(tasks, people in them) published to the throw-away broker; the queue is left empty."""
     tasks = people = 0
-    with celery_app.connection_for_write() as conn:
-        queue = conn.SimpleQueue(celery_app.conf.task_default_queue, no_ack=True)
-        try:
-            while True:
-                try:
-                    message = queue.get_nowait()
-                except Empty:
-                    break
-                if message.headers.get("task") != "mentorship.tasks.deliver_reminders":
-                    raise CommandError(f"Unexpected task {message.headers.get('task')}")
-                (user_ids,), _kwargs, _embed = message.payload
-                tasks += 1
-                people += len(user_ids)
-        finally:
-            queue.close()
+    for name, (user_ids,), _kwargs in drain_tasks():
+        if name != "mentorship.tasks.deliver_reminders":
+            raise CommandError(f"Unexpected task {name}")
+        tasks += 1
+        people += len(user_ids)
     return tasks, people
 
 
