@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import authenticate
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 
 from mentorship.exceptions import ApplicationError
 
-from . import selectors, services
+from . import privacy, selectors, services
 from .choices import (
     Delivery,
     EmailKind,
@@ -533,3 +534,38 @@ class MyNotificationSettingsApi(APIView):
         services.notification_settings_update(user=user, data=serializer.validated_data)
         user = User.objects.select_related("notification_settings", "profile").get(pk=user.pk)
         return Response(NotificationSettingsOutput(_notification_settings(user)).data)
+
+
+class MyDataExportApi(APIView):
+    @extend_schema(
+        operation_id="me_export",
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                "Everything held about the person (see accounts.privacy.personal_data_export)",
+            ),
+            **ERRORS_4XX,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        user = _user(request)
+        data = privacy.personal_data_export(user=user)
+        privacy.personal_data_export_record(user=user)
+        return Response(data, headers={"Cache-Control": "no-store"})
+
+
+class AccountDeleteApi(APIView):
+    class AccountDeleteInput(serializers.Serializer):
+        password = serializers.CharField(trim_whitespace=False)
+        confirm = serializers.CharField(help_text='Type "delete" to confirm.')
+
+    @extend_schema(
+        operation_id="me_delete",
+        request=AccountDeleteInput,
+        responses={204: OpenApiResponse(description="Account deleted"), **ERRORS_4XX},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.AccountDeleteInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        privacy.account_delete(user=_user(request), **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -118,7 +118,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def display_name(self) -> str:
-        if self.role == Role.PHYSICIAN and self.full_name:
+        # A deleted account (accounts.privacy.account_delete) is inactive with no password:
+        # it shows as "Former member", without a title.
+        if (
+            self.role == Role.PHYSICIAN
+            and self.full_name
+            and (self.is_active or self.has_usable_password())
+        ):
             return f"Dr. {self.full_name}"
         return self.full_name or self.email
 

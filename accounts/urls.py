@@ -17,6 +17,8 @@ urlpatterns = [
     path("security/two-factor/", views.two_factor_setup, name="two_factor_setup"),
     path("security/two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("security/sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("privacy/", views.privacy, name="privacy"),
+    path("privacy/export/", views.privacy_export, name="privacy_export"),
     path(
         "password/change/",
         views.PasswordChangeView.as_view(

@@ -13,7 +13,7 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -42,6 +42,12 @@ from .forms import (
 )
 from .mail import settings_of, user_timezone
 from .models import User
+from .privacy import (
+    account_can_delete,
+    account_delete,
+    personal_data_export,
+    personal_data_export_record,
+)
 
 STEP_TITLES = {
     "about": "About you",
@@ -505,3 +511,52 @@ def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
         request, "You are signed out on every device, and your API token no longer works."
     )
     return redirect("accounts:login")
+
+
+class AccountDeleteForm(forms.Form):
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    confirm = forms.CharField(
+        label="Type “delete” to confirm", max_length=20, widget=forms.TextInput()
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def privacy(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = AccountDeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_delete(user=user, **form.cleaned_data)
+        except ApplicationError as error:
+            apply_errors(form, error)
+        else:
+            logout(request)
+            return render(request, "accounts/privacy.html", {"deleted": True})
+    return render(
+        request,
+        "accounts/privacy.html",
+        {
+            "form": form,
+            "can_delete": account_can_delete(user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def privacy_export(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    data = personal_data_export(user=user)
+    personal_data_export_record(user=user)
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    filename = f"medmentor-data-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f"attachment; filename={filename}"
+    response["Cache-Control"] = "no-store"
+    return response

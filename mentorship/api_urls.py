@@ -17,6 +17,8 @@ urlpatterns = [
         accounts_apis.MyNotificationSettingsApi.as_view(),
         name="my_notification_settings",
     ),
+    path("me/export/", accounts_apis.MyDataExportApi.as_view(), name="my_data_export"),
+    path("me/delete/", accounts_apis.AccountDeleteApi.as_view(), name="my_account_delete"),
     path("calendar/", mentorship_apis.AcademicCalendarApi.as_view(), name="calendar"),
     path("programs/", matching_apis.ProgramListApi.as_view(), name="programs"),
     path("programs/<int:program_id>/", matching_apis.ProgramDetailApi.as_view(), name="program"),
