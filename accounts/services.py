@@ -201,6 +201,15 @@ def profile_update(*, user: User, data: Mapping[str, Any]) -> Profile:
         raise ApplicationError("Please correct the highlighted fields.", fields=errors)
     with transaction.atomic():
         profile = Profile.objects.select_for_update().get(user=user)
+        # A coordinator's school decides whose data they see: moving it themselves would
+        # make them coordinator of any school. The platform staff change it in the admin.
+        if (
+            user.role == Role.COORDINATOR
+            and "institution" in data
+            and getattr(data["institution"], "pk", data["institution"]) != profile.institution_id
+        ):
+            message = "Your school is set by the platform staff: ask them to change it."
+            raise ApplicationError(message, fields={"institution": [message]})
         changed = [key for key in PROFILE_SCALAR_FIELDS if key in data]
         for key in changed:
             setattr(profile, key, data[key])
