@@ -34,7 +34,7 @@ from accounts.models import Profile, User
 from accounts.services import audit_record
 from mentorship.exceptions import ApplicationError
 from mentorship.models import CADENCE_DAYS, Cadence, CheckIn, Mentorship
-from mentorship.services import _tell, mentor_place_claim, mentorship_start
+from mentorship.services import _tell, mentor_place_claim, mentor_place_release, mentorship_start
 
 from .adapters import Cohort, build_cohort, with_program_places
 from .engine import ENGINE_VERSION
@@ -1258,7 +1258,10 @@ def first_checkin_at(program: Program, mentee: User) -> dt.datetime:
     return dt.datetime.combine(day, FIRST_CHECKIN_AT, tzinfo=tz)
 
 
-def _start_pair(program: Program, proposal: Proposal, user: User) -> Mentorship:
+def _start_pair(program: Program, proposal: Proposal, user: User) -> Mentorship | None:
+    """The pair's mentorship, first check-in and notices; None if the two started a
+    mentorship of their own since the live-pair check (an accept that committed while
+    this publish waited for the mentors' rows): the place claimed for it is given back."""
     try:
         mentorship = mentorship_start(
             mentee_id=proposal.mentee_id,
@@ -1266,11 +1269,9 @@ def _start_pair(program: Program, proposal: Proposal, user: User) -> Mentorship:
             source=Mentorship.Source.PROGRAM,
             cadence=program.default_cadence,
         )
-    except ApplicationError as error:
-        raise PublishConflictError(
-            f"{proposal.mentee.display_name} and {proposal.mentor.display_name} started a "
-            "mentorship of their own meanwhile. Nothing was published: run the matching again."
-        ) from error
+    except ApplicationError:
+        mentor_place_release(mentor_id=proposal.mentor_id)
+        return None
     Mentorship.objects.filter(pk=mentorship.pk).update(program=program)
     mentorship.program = program
     checkin = CheckIn.objects.create(
@@ -1367,8 +1368,15 @@ def run_publish(*, user: User, program_id: int, run_id: int) -> PublishResult:
             "again to use the places left.",
             fields={"mentors": names},
         )
+    started: list[Proposal] = []
     for p in to_start:
         p.mentorship = _start_pair(program, p, user)
+        if p.mentorship is None:
+            skipped.append(f"{p.mentee.display_name} – {p.mentor.display_name}: "
+                           "already in a mentorship together")  # fmt: skip
+        else:
+            started.append(p)
+    to_start = started
     Proposal.objects.bulk_update(to_start, ["mentorship"])
     run.summary = {**run.summary, "publish": {"mentorships": len(to_start), "skipped": skipped}}
     run.published_at, run.published_by = now, user
