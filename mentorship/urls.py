@@ -26,6 +26,7 @@ class ApiDocsPermission(BasePermission):
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    path("accessibility/", views.accessibility, name="accessibility"),
     path("mentors/<int:profile_id>/", views.mentor_detail, name="mentor_detail"),
     path("accounts/", include("accounts.urls")),
     path("matching/", include("matching.urls")),

@@ -95,6 +95,11 @@ def _agreements_to_sign(user: User, mentorships: list[Mentorship]) -> list[Mento
     ]
 
 
+def accessibility(request: HttpRequest) -> HttpResponse:
+    """The accessibility statement: public, for visitors and members alike."""
+    return render(request, "accessibility.html")
+
+
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database readiness for load balancers and compose healthchecks."""
