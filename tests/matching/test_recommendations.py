@@ -167,6 +167,10 @@ def test_recommendations_page_shows_cards_and_uses_a_fixed_number_of_queries(
     assert "Dr. Ortho Attending" in page
     assert "% fit" in page
     assert "Both in Orthopaedic surgery" in page
+    # Each mentor the student can ask has a Request button that opens the form for them.
+    ortho, full = mentors["ortho_attending"].profile, mentors["full_ortho"].profile
+    assert f'href="/matching/requests/new/?mentor={ortho.pk}"' in page
+    assert f"?mentor={full.pk}" not in page  # not accepting: no button
 
 
 def test_htmx_filter_requests_get_only_the_results_fragment(seeker, mentors):
