@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test test-fast lint format bench bench-reminders bench-programs migrate seed clean
+.PHONY: help install run test test-fast lint format bench bench-reminders bench-programs loadtest migrate seed clean
 
 help:
 	@echo "make run    - install, migrate, load the demo school, start site + Celery worker + beat"
@@ -17,6 +17,9 @@ help:
 	@echo "               database (PostgreSQL when DATABASE_URL is set, else a temporary SQLite file)"
 	@echo "make bench-programs - pairing programs: match runs, publish and a 10,000-row CSV import"
 	@echo "               at 500x100 and 2000x500, in a throw-away database as above"
+	@echo "make loadtest - the demo school copied to 10,000 people in a throw-away database"
+	@echo "               (<name>_load or a temporary SQLite file), gunicorn on 127.0.0.1 and"
+	@echo "               a scenario at 1 and 8 concurrent users: p50/p95/p99 per step"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -72,6 +75,11 @@ bench-reminders: install
 # The same throw-away database. ARGS="--sizes 1000x250 --demands one --import-rows 0".
 bench-programs: install
 	$(PY) manage.py bench_programs $(ARGS)
+
+# The same kind of throw-away database (<name>_load), gunicorn on 127.0.0.1 with DEBUG off.
+# ARGS="--users 10000 --concurrency 1 8 --seconds 30 --workers 3".
+loadtest: install
+	$(PY) manage.py loadtest $(ARGS)
 
 clean:
 	rm -rf var/ $(VENV)

@@ -27,11 +27,14 @@ from mentorship.celery import app as celery_app
 
 
 @contextmanager
-def throwaway_database(*, prefix: str, keep: bool, write: Callable[[str], None]) -> Iterator[str]:
+def throwaway_database(
+    *, prefix: str, keep: bool, write: Callable[[str], None], suffix: str = "bench"
+) -> Iterator[str]:
     """Connect to a new, migrated database for the block; yields its name.
 
-    Dropped afterwards (and the connection pointed back at the configured database)
-    unless ``keep``.
+    ``<name>_<suffix>`` on PostgreSQL (the load test uses its own suffix, so it can run
+    beside a benchmark). Dropped afterwards (and the connection pointed back at the
+    configured database) unless ``keep``.
     """
     old_name = connection.settings_dict["NAME"]
     test_settings = connection.settings_dict.setdefault("TEST", {})
@@ -41,7 +44,7 @@ def throwaway_database(*, prefix: str, keep: bool, write: Callable[[str], None])
         tmp_dir = Path(tempfile.mkdtemp(prefix=prefix))
         bench_name = str(tmp_dir / "db.sqlite3")
     else:
-        bench_name = f"{old_name}_bench"
+        bench_name = f"{old_name}_{suffix}"
     connection.close()
     test_settings["NAME"] = bench_name
     try:
@@ -50,15 +53,16 @@ def throwaway_database(*, prefix: str, keep: bool, write: Callable[[str], None])
         if connection.settings_dict["NAME"] != bench_name or bench_name == old_name:
             raise CommandError(f"Refusing to run: connected to {connection.settings_dict['NAME']}")
         write(
-            f"Benchmark database {bench_name} ({connection.vendor}) created and migrated "
+            f"Throw-away database {bench_name} ({connection.vendor}) created and migrated "
             f"in {time.perf_counter() - started:.1f} s"
         )
         try:
             yield bench_name
         finally:
             if keep:
-                write(f"Kept the benchmark database: {bench_name}")
+                write(f"Kept the throw-away database: {bench_name}")
             else:
+                connection.close()
                 connection.creation.destroy_test_db(old_name, verbosity=0)
                 if tmp_dir is not None:
                     shutil.rmtree(tmp_dir, ignore_errors=True)
