@@ -10,6 +10,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import serializers, status
@@ -256,8 +257,8 @@ class DemographicsSerializer(serializers.Serializer):
     ethnicity_self_description = serializers.CharField(max_length=100, allow_blank=True, default="")
     wants_same_gender = serializers.BooleanField(default=False)
     wants_same_ethnicity = serializers.BooleanField(default=False)
-    gender_opted_in_at = serializers.DateTimeField(read_only=True)
-    ethnicity_opted_in_at = serializers.DateTimeField(read_only=True)
+    gender_opted_in_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    ethnicity_opted_in_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
 class MyDemographicsApi(APIView):
@@ -482,14 +483,22 @@ class NotificationReadAllApi(APIView):
         return Response(NotificationReadAllOutput({"marked": marked, "unread_count": unread}).data)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}$", "example": "21:00"})
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time shown as HH:MM (OpenAPI's `time` format wants seconds and an offset)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class NotificationSettingsOutput(serializers.Serializer):
     delivery = serializers.DictField(
         child=serializers.ChoiceField(Delivery.choices),
         help_text="Each kind of email: email, digest (reminders only) or off.",
     )
     checkin_lead_days = serializers.IntegerField()
-    quiet_start = serializers.TimeField(format="%H:%M")
-    quiet_end = serializers.TimeField(format="%H:%M")
+    quiet_start = ClockTimeField()
+    quiet_end = ClockTimeField()
     timezone = serializers.CharField(help_text="Quiet hours are in this time zone.")
 
 

@@ -125,6 +125,10 @@ class RequestOutput(serializers.ModelSerializer):
     mentor = RequestPerson()
     messages = RequestMessageOutput(many=True)
     suggested_mentor = RequestPerson(allow_null=True)
+    # Blank until the mentor declines; read-only model fields would drop the blank choice.
+    decline_reason = serializers.ChoiceField(
+        MentorRequest.DeclineReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = MentorRequest

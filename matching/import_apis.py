@@ -218,11 +218,23 @@ CSV_RESPONSES: dict[int | tuple[int, str], Any] = {
 }  # fmt: skip
 
 
-class ParticipantsExportApi(APIView):
+class _CsvExportApi(APIView):
+    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        # An error is JSON even when the client asked for CSV (?format=csv or Accept):
+        # the body is the one error shape and its Content-Type must say so.
+        if isinstance(response, Response) and response.status_code >= 400:
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+class ParticipantsExportApi(_CsvExportApi):
     """The program's participants as CSV, in the import's columns (never gender or
     ethnicity). Each export is audited."""
-
-    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
 
     @extend_schema(operation_id="program_export_participants", responses=CSV_RESPONSES)
     def get(self, request: Request, program_id: int) -> HttpResponse:
@@ -231,10 +243,8 @@ class ParticipantsExportApi(APIView):
         )
 
 
-class PairsExportApi(APIView):
+class PairsExportApi(_CsvExportApi):
     """The pairs the program made (mentee, mentor, started, status) as CSV. Audited."""
-
-    renderer_classes = [renderers.JSONRenderer, CSVRenderer]
 
     @extend_schema(operation_id="program_export_pairs", responses=CSV_RESPONSES)
     def get(self, request: Request, program_id: int) -> HttpResponse:

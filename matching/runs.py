@@ -942,7 +942,8 @@ def runs_compare(*, user: User, program_id: int, run_ids: Sequence[int]) -> RunC
             f"Choose between 2 and {COMPARE_MAX} runs to compare.",
             fields={"runs": [f"Between 2 and {COMPARE_MAX} runs."]},
         )
-    found = MatchRun.objects.filter(program=program, pk__in=ids).in_bulk()
+    # An id too large for the database column names no run (and must not reach the query).
+    found = MatchRun.objects.filter(program=program, pk__in=[r for r in ids if r < 2**63]).in_bulk()
     missing = [r for r in ids if r not in found]
     if missing:
         raise Http404("No such run.")

@@ -234,6 +234,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "mentorship.openapi.add_common_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "accounts.choices.Stage",
         "MentoringStyleEnum": "accounts.choices.MentoringStyle",

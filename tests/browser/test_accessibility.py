@@ -214,7 +214,7 @@ def test_a_student_finds_a_mentor_and_opens_the_request_form_by_keyboard(browser
     )
     expect(page.get_by_role("heading", level=1, name="Recommended for you")).to_be_visible()
     main = page.get_by_role("main")
-    follow(page, main.get_by_role("link", name="Dr. Cardio"))
+    follow(page, main.get_by_role("link", name="Dr. Cardio", exact=True))
     expect(page.get_by_role("heading", level=1, name="Dr. Cardio")).to_be_visible()
     follow(page, main.get_by_role("link", name="Ask Dr. Cardio to mentor you"))
     expect(page.get_by_role("heading", level=1, name="Ask for a mentor")).to_be_visible()
