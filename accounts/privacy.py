@@ -26,8 +26,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from matching.models import Bookmark, Enrollment, MentorRequest
 from matching.services import request_close, request_decline, request_withdraw
 from mentorship.exceptions import ApplicationError
-from mentorship.models import CheckIn, Feedback, Mentorship, Note, Pulse, Reminder, ReminderEmail
-from mentorship.services import mentor_place_release
+from mentorship.models import Feedback, Mentorship, Note, Pulse, Reminder, ReminderEmail
+from mentorship.services import mentorship_close
 
 from .choices import Role
 from .models import (
@@ -38,7 +38,13 @@ from .models import (
     Profile,
     User,
 )
-from .services import audit_record, auth_tokens_revoke, notification_create
+from .services import (
+    PROFILE_M2M_FIELDS,
+    PROFILE_SCALAR_FIELDS,
+    audit_record,
+    auth_tokens_revoke,
+    notification_create,
+)
 
 FORMER_MEMBER = "Former member"
 CONFIRM_WORD = "delete"
@@ -362,15 +368,7 @@ def _mentorships_end(user: User, now: dt.datetime) -> int:
     )
     name = user.display_name
     for mentorship in live:
-        mentorship.status = Mentorship.Status.ENDED
-        mentorship.ended_at = now
-        mentorship.ended_by = user
-        mentorship.end_reason = Mentorship.EndReason.OTHER
-        mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
-        mentor_place_release(mentor_id=mentorship.mentor_id)
-        CheckIn.objects.filter(mentorship=mentorship, status=CheckIn.Status.SCHEDULED).update(
-            status=CheckIn.Status.CANCELLED
-        )
+        mentorship_close(mentorship, by=user, reason=Mentorship.EndReason.OTHER, now=now)
         notification_create(
             user_id=mentorship.other_party_id(user.pk),
             kind="mentorship.ended",
@@ -384,32 +382,10 @@ def _profile_clear(user: User) -> None:
     profile = Profile.objects.filter(user=user).first()
     if profile is None:
         return
-    profile.specialties.clear()
-    profile.interests.clear()
-    profile.languages.clear()
+    for name in PROFILE_M2M_FIELDS:
+        getattr(profile, name).clear()
     defaults = Profile()
-    for field in (
-        "stage",
-        "institution",
-        "headline",
-        "bio",
-        "timezone",
-        "meets_in_person",
-        "meets_video",
-        "meets_phone",
-        "seeking_mentor",
-        "goals",
-        "offers",
-        "mentor_stage_preference",
-        "institution_preference",
-        "style_preference",
-        "accepting_mentees",
-        "capacity",
-        "hours_per_month",
-        "strengths",
-        "preferred_mentee_stages",
-        "mentoring_style",
-    ):
+    for field in PROFILE_SCALAR_FIELDS:  # every field a person can edit, back to its default
         setattr(profile, field, getattr(defaults, field))
     # Every live mentorship just ended, so no place is held.
     profile.active_mentees = 0

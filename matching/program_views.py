@@ -67,11 +67,9 @@ def program_edit(request: HttpRequest, program_id: int) -> HttpResponse:
 
 @login_required
 def program_detail(request: HttpRequest, program_id: int) -> HttpResponse:
-    user = _user(request)
-    program = selectors.program_for_coordinator(user=user, program_id=program_id)
-    overview = selectors.program_overview(user=user, program=program)
+    overview = selectors.program_overview(user=_user(request), program_id=program_id)
     return render(
         request,
         "matching/program_detail.html",
-        {"program": program, "overview": overview, "tab": "overview"},
+        {"program": overview.program, "overview": overview, "tab": "overview"},
     )

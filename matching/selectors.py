@@ -462,6 +462,7 @@ class ProgramStep:
 
 @dataclass(frozen=True)
 class ProgramOverview:
+    program: Program
     mentees: int
     mentors: int
     places: int  # mentor places the program can use now
@@ -471,13 +472,13 @@ class ProgramOverview:
     steps: list[ProgramStep]
 
 
-def program_overview(*, user: User, program: Program) -> ProgramOverview:
+def program_overview(*, user: User, program_id: int) -> ProgramOverview:
     """What the program's front page shows: counts, the latest run, the next steps."""
     from mentorship.models import Mentorship
 
     from .runs import enrolled_profiles, mentor_places  # runs reads programs through here
 
-    program = program_for_coordinator(user=user, program_id=program.pk)  # scope, counts
+    program = program_for_coordinator(user=user, program_id=program_id)  # scope, counts
     pool = list(
         enrolled_profiles(program, Enrollment.Role.MENTOR).only(
             "capacity", "active_mentees", "user_id"
@@ -521,6 +522,7 @@ def program_overview(*, user: User, program: Program) -> ProgramOverview:
         ),
     ]
     return ProgramOverview(
+        program=program,
         mentees=mentees,
         mentors=mentors,
         places=places,

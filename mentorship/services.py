@@ -575,18 +575,23 @@ def mentorship_end(*, user: User, mentorship_id: int, reason: str) -> Mentorship
     if reason not in Mentorship.EndReason.values:
         raise ApplicationError("Tell us why it ends.", fields={"reason": ["Choose a reason."]})
     mentorship = _locked_for_party(user, mentorship_id)
-    now = timezone.now()
+    mentorship_close(mentorship, by=user, reason=reason, now=timezone.now())
+    _tell(mentorship, mentorship.other_party_id(user.pk), "ended")
+    return mentorship
+
+
+def mentorship_close(mentorship: Mentorship, *, by: User, reason: str, now: dt.datetime) -> None:
+    """The effects of ending a locked, live mentorship: dated, the mentor's place given
+    back, scheduled check-ins cancelled. The caller tells the other side."""
     mentorship.status = Mentorship.Status.ENDED
     mentorship.ended_at = now
-    mentorship.ended_by = user
+    mentorship.ended_by = by
     mentorship.end_reason = reason
     mentorship.save(update_fields=["status", "ended_at", "ended_by", "end_reason"])
     mentor_place_release(mentor_id=mentorship.mentor_id)
     CheckIn.objects.filter(mentorship=mentorship, status=CheckIn.Status.SCHEDULED).update(
         status=CheckIn.Status.CANCELLED
     )
-    _tell(mentorship, mentorship.other_party_id(user.pk), "ended")
-    return mentorship
 
 
 @transaction.atomic
