@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from . import selectors
+from .audit import AuditedModelAdmin
 
 
 def otp_verified(request: HttpRequest) -> bool:
@@ -22,6 +23,18 @@ def otp_verified(request: HttpRequest) -> bool:
 
 class AdminSite(admin.AdminSite):
     site_header = "MedMentor administration"
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Every ModelAdmin, ours or a library's, also writes an audit row for each
+        addition, change and deletion made through it."""
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, AuditedModelAdmin):
+            admin_class = type(
+                admin_class.__name__,
+                (AuditedModelAdmin, admin_class),
+                {"__module__": admin_class.__module__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def has_permission(self, request: HttpRequest) -> bool:
         if not super().has_permission(request):

@@ -10,6 +10,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -429,9 +430,26 @@ class NotificationSettings(models.Model):
         return self.delivery.get(kind, Delivery.EMAIL)
 
 
+class AuditLogIsAppendOnly(Exception):
+    """Raised when code tries to change or delete an audit row."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditLogIsAppendOnly("Audit rows are never changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit rows are never deleted.")
+
+
 class AuditEvent(models.Model):
-    """Who did what, when, to which object, in which school. Written by services, read by
-    staff; the application never changes or deletes a row (the admin is read-only)."""
+    """Who did what, when, to which object, in which school. Written by services and the
+    sign-in and admin hooks (``accounts/audit.py``), read by staff in the admin.
+
+    Append-only: the model refuses to save an existing row or delete one, and on
+    PostgreSQL a trigger refuses UPDATE and DELETE from any client (migration 0008). The
+    one change allowed is the database's own ON DELETE SET NULL when an actor or a school
+    is deleted, so the row outlives them."""
 
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -445,12 +463,22 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)  # never personal or demographic data
     at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["institution", "action", "at"])]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.actor_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly("Audit rows are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit rows are never deleted.")
 
 
 @dataclass(frozen=True)

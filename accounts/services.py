@@ -469,6 +469,20 @@ def audit_record(
     )
 
 
+def institution_of(user: User) -> int | None:
+    return Profile.objects.filter(user=user).values_list("institution_id", flat=True).first()
+
+
+def audit_sign_in(*, user: User, via: str) -> None:
+    audit_record(
+        actor=user,
+        action="auth.sign_in",
+        target=user,
+        institution_id=institution_of(user),
+        detail={"via": via},
+    )
+
+
 # --- Sessions, tokens and the second factor ---------------------------------------
 
 WRONG_CODE = "That code did not match. Enter the 6-digit code your authenticator app shows now."
@@ -481,6 +495,7 @@ def auth_token_obtain(*, user: User) -> Token:
     axes_reset(username=user.email.lower())
     update_last_login(type(user), user)
     token, _ = Token.objects.get_or_create(user=user)
+    audit_sign_in(user=user, via="api")
     return token
 
 
@@ -530,6 +545,12 @@ def _check_code(device: TOTPDevice, user: User, code: str) -> None:
         message = "Too many wrong codes: wait a few seconds, then enter the code shown now."
         raise ApplicationError(message, fields={"code": [message]})
     if verify_token(user, device.persistent_id, _clean_code(code)) is None:
+        audit_record(
+            actor=None,
+            action="auth.second_factor_failed",
+            target=user,
+            institution_id=institution_of(user),
+        )
         raise ApplicationError(WRONG_CODE, fields={"code": [WRONG_CODE]})
 
 
