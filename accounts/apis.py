@@ -313,7 +313,7 @@ class MentorDetailApi(APIView):
         responses={200: PublicMentorOutput, 404: OpenApiResponse(ERROR), **ERRORS_4XX},
     )
     def get(self, request: Request, profile_id: int) -> Response:
-        profile: Profile = selectors.public_mentor_profile(
+        profile: Profile = selectors.public_mentor_detail(
             viewer=_user(request), profile_id=profile_id
         )
         return Response(PublicMentorOutput(profile).data)

@@ -391,6 +391,28 @@ class Notification(models.Model):
         return f"Notification {self.kind} for {self.user_id}"
 
 
+class Block(models.Model):
+    """Someone who wants no more requests or messages from a person: the blocked person
+    no longer finds the blocker among mentors, cannot ask them, and a cohort match never
+    pairs the two. Private to the blocker; the other person is not told."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="one_block_per_pair"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="block_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Block {self.blocker_id}→{self.blocked_id}"
+
+
 class NotificationSettings(models.Model):
     """How and when a person wants to be emailed. No row means the defaults below.
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from matching.models import Bookmark, Enrollment, MentorRequest
+from matching.models import Bookmark, Enrollment, MentorRequest, Report
 from matching.services import request_close, request_decline, request_withdraw
 from mentorship.exceptions import ApplicationError
 from mentorship.models import Feedback, Mentorship, Note, Pulse, Reminder, ReminderEmail
@@ -31,6 +31,7 @@ from mentorship.services import mentorship_close
 
 from .choices import Role
 from .models import (
+    Block,
     ConflictOfInterest,
     Demographics,
     Notification,
@@ -301,6 +302,21 @@ def personal_data_export(*, user: User) -> dict[str, Any]:
             {"mentor": b.mentor.display_name, "created_at": _when(b.created_at)}
             for b in Bookmark.objects.filter(user=user).select_related("mentor")
         ],
+        "people_blocked": [
+            {"person": b.blocked.display_name, "created_at": _when(b.created_at)}
+            for b in Block.objects.filter(blocker=user).select_related("blocked")
+        ],
+        # Reports the person made. Reports about them are kept from them: they would
+        # name, or point to, whoever reported (see the privacy page).
+        "reports_made": [
+            {
+                "reason": r.reason,
+                "details": r.details,
+                "status": r.status,
+                "created_at": _when(r.created_at),
+            }
+            for r in Report.objects.filter(reporter=user)
+        ],
         "program_enrollments": [
             {
                 "program": e.program.name,
@@ -427,6 +443,7 @@ def account_delete(*, user: User, password: str, confirm: str) -> None:
     Demographics.objects.filter(user=user).delete()
     ConflictOfInterest.objects.filter(mentor=user).delete()
     Bookmark.objects.filter(user=user).delete()
+    Block.objects.filter(blocker=user).delete()
     Notification.objects.filter(user=user).delete()
     NotificationSettings.objects.filter(user=user).delete()
     Note.objects.filter(author=user, shared=False).delete()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -59,12 +59,16 @@ def completeness(*, profile: Profile) -> tuple[int, list[CompletenessItem]]:
 def public_mentor_profiles(*, viewer: User) -> QuerySet[Profile]:
     """Mentor profiles any signed-in person may read: active residents and physicians.
 
-    Never joins ``Demographics``: sensitive fields cannot reach a public page.
+    Never joins ``Demographics``: sensitive fields cannot reach a public page. Leaves out
+    mentors who blocked the viewer, and those the viewer blocked.
     """
-    return (
-        Profile.objects.filter(user__is_active=True, user__role__in=list(MENTOR_ROLES))
-        .select_related("user", "institution")
-        .prefetch_related("specialties", "interests", "languages")
+    rows = Profile.objects.filter(user__is_active=True, user__role__in=list(MENTOR_ROLES))
+    if viewer.is_authenticated:
+        rows = rows.exclude(user__blocks_made__blocked=viewer).exclude(
+            user__blocks_received__blocker=viewer
+        )
+    return rows.select_related("user", "institution").prefetch_related(
+        "specialties", "interests", "languages"
     )
 
 
@@ -73,6 +77,16 @@ def public_mentor_profile(*, viewer: User, profile_id: int) -> Profile:
         return public_mentor_profiles(viewer=viewer).get(pk=profile_id)
     except Profile.DoesNotExist as exc:
         raise Http404("No such mentor.") from exc
+
+
+def public_mentor_detail(*, viewer: User, profile_id: int) -> Profile:
+    """``public_mentor_profile`` with each specialty's related specialties, which the API's
+    mentor detail lists: one query for all of them, not one per specialty."""
+    profile = public_mentor_profile(viewer=viewer, profile_id=profile_id)
+    prefetch_related_objects(
+        [profile], Prefetch("specialties__related", queryset=Specialty.objects.only("id", "slug"))
+    )
+    return profile
 
 
 def specialty_list() -> QuerySet[Specialty]:

@@ -15,7 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from django.db.models import Prefetch, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, IntegerField, Max, Prefetch, QuerySet, Sum, Value
 from django.utils import timezone
 
 from accounts.choices import (
@@ -29,7 +30,7 @@ from accounts.choices import (
     SpecialtyFamily,
     Stage,
 )
-from accounts.models import ConflictOfInterest, Interest, Profile, Specialty
+from accounts.models import ConflictOfInterest, Interest, Language, Profile, Specialty
 from accounts.taxonomy import LANGUAGES
 from matching.engine.features import (
     NONE,
@@ -147,12 +148,18 @@ class _Offsets:
         return self.cache[name]
 
 
+def _categories(
+    gender: str | None, ethnicities: Iterable[str] | None
+) -> tuple[int | None, list[int]]:
+    code = GENDERS.index(gender) if gender is not None and gender in GENDERS else None
+    return code, [ETHNICITIES.index(e) for e in ethnicities or () if e in ETHNICITIES]
+
+
 def _demographics(profile: Profile) -> tuple[int | None, list[int], bool, bool]:
     demo = getattr(profile.user, "demographics", None)
     if demo is None:
         return None, [], False, False
-    gender = GENDERS.index(demo.gender) if demo.gender in GENDERS else None
-    ethnicities = [ETHNICITIES.index(e) for e in demo.ethnicities if e in ETHNICITIES]
+    gender, ethnicities = _categories(demo.gender, demo.ethnicities)
     return gender, ethnicities, demo.wants_same_gender, demo.wants_same_ethnicity
 
 
@@ -256,6 +263,190 @@ def build_cohort(
         [to_mentor(p, vocab, offsets) for p in mentor_rows],
     )
     return Cohort(encoded=encoded, vocabulary=vocab, mentees=mentee_rows, mentors=mentor_rows)
+
+
+# --- One mentee against the whole mentor pool, per request --------------------------
+#
+# Browse and recommendations score one person against every mentor matching the
+# filters, and the score depends on that whole pool (the interest IDF is computed
+# over it), so the pool cannot be cut down before scoring without changing the
+# ranking. What makes it cheap is not building ORM rows for it: the profile columns
+# come as plain values in one query, the many-to-many lists from the cache, and ORM
+# rows are loaded only for the mentors a page shows.
+
+# The values the engine reads from a mentor's profile row. Read fresh on every request:
+# places are claimed with an UPDATE that does not touch ``updated_at``.
+_POOL_FIELDS = (
+    "pk",
+    "user_id",
+    "user__role",
+    "stage",
+    "strengths",
+    "meets_in_person",
+    "meets_video",
+    "meets_phone",
+    "timezone",
+    "institution_id",
+    "accepting_mentees",
+    "capacity",
+    "active_mentees",
+    "hours_per_month",
+    "preferred_mentee_stages",
+    "mentoring_style",
+    "user__demographics__gender",
+    "user__demographics__ethnicities",
+)
+_RELATIONS = (
+    ("specialties", "specialty_id"),
+    ("interests", "interest_id"),
+    ("languages", "language_id"),
+)
+RELATIONS_CACHE_SECONDS = 15 * 60
+
+# (specialty pks, interest pks, language pks) of one profile.
+Relations = tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+
+
+def relations_stamp() -> str:
+    """A version of the three many-to-many tables the engine reads: one query.
+
+    Their rows are only ever inserted and deleted, with ids that only grow, so the
+    count, the largest id and the sum of ids change with every change of their content.
+    """
+    parts = [
+        getattr(Profile, name)
+        .through.objects.order_by()
+        .annotate(part=Value(k, output_field=IntegerField()))
+        .values("part")
+        .annotate(n=Count("pk"), top=Max("pk"), total=Sum("pk"))
+        .values_list("part", "n", "top", "total")
+        for k, (name, _column) in enumerate(_RELATIONS)
+    ]
+    rows = sorted(parts[0].union(*parts[1:], all=True))
+    return "-".join(f"{n}.{top or 0}.{total or 0}" for _part, n, top, total in rows)
+
+
+def _load_relations(profiles: QuerySet[Profile]) -> dict[int, Relations]:
+    # Every profile gets an entry, so one without any list is not "missing" next time.
+    lists: dict[int, tuple[list[int], list[int], list[int]]] = {
+        pk: ([], [], []) for pk in profiles.values_list("pk", flat=True)
+    }
+    for k, (name, column) in enumerate(_RELATIONS):
+        through = getattr(Profile, name).through.objects.filter(profile__in=profiles)
+        for profile_id, item_id in through.values_list("profile_id", column):
+            lists.setdefault(profile_id, ([], [], []))[k].append(item_id)
+    return {pk: (tuple(a), tuple(b), tuple(c)) for pk, (a, b, c) in lists.items()}
+
+
+def mentor_relations(profile_ids: Sequence[int]) -> dict[int, Relations]:
+    """Specialty, interest and language pks of these profiles, mostly from the cache.
+
+    The cache holds every resident's and physician's lists under the tables' version
+    stamp, so any change to any list makes a new entry; the stamp is read before the
+    lists, so an entry never holds lists older than its stamp. Profiles it lacks (a
+    student who became a resident since) are read from the database.
+    """
+    key = f"matching:mentor-relations:{relations_stamp()}"
+    relations: dict[int, Relations] | None = cache.get(key)
+    if relations is None:
+        relations = _load_relations(Profile.objects.filter(user__role__in=list(MENTOR_ROLES)))
+        cache.set(key, relations, RELATIONS_CACHE_SECONDS)
+    missing = [pk for pk in profile_ids if pk not in relations]
+    if missing:
+        relations = dict(relations)
+        for start in range(0, len(missing), 500):
+            chunk = missing[start : start + 500]
+            relations.update(_load_relations(Profile.objects.filter(pk__in=chunk)))
+    return relations
+
+
+def _meeting_modes(in_person: bool, video: bool, phone: bool) -> list[str]:
+    """``Profile.meeting_modes`` from the three columns."""
+    return [
+        mode for mode, on in (("in_person", in_person), ("video", video), ("phone", phone)) if on
+    ]
+
+
+@dataclass(frozen=True)
+class PoolCohort:
+    """One or a few mentees against a mentor pool, without ORM rows for the pool.
+
+    ``mentor_ids`` are the pool's profile pks in engine index order (by pk, as in
+    :func:`build_cohort`, so ties break the same way).
+    """
+
+    encoded: Encoded
+    vocabulary: Vocabulary
+    mentees: list[Profile]
+    mentor_ids: list[int]
+
+
+def build_pool_cohort(
+    mentees: QuerySet[Profile],
+    mentors: QuerySet[Profile],
+    *,
+    now: datetime | None = None,
+) -> PoolCohort:
+    """:func:`build_cohort` for a large mentor pool: the same arrays, a fraction of the work.
+
+    The mentor side costs a fixed number of queries returning plain values (profile
+    columns, declared conflicts, language codes), plus the cached many-to-many lists.
+    """
+    vocab = load_vocabulary()
+    offsets = _Offsets(now or timezone.now())
+    mentee_rows = list(with_matching_data(mentees).order_by("pk"))
+    pool = mentors.select_related(None).prefetch_related(None).order_by("pk")
+    rows = list(pool.values(*_POOL_FIELDS))
+    relations = mentor_relations([row["pk"] for row in rows])
+    codes = dict(Language.objects.values_list("pk", "code"))
+    conflicts: dict[int, list[tuple[int, int]]] = {}
+    declared = ConflictOfInterest.objects.filter(mentor__in=pool.values("user_id"))
+    for mentor_id, institution_id, stage in declared.order_by("created_at", "pk").values_list(
+        "mentor_id", "institution_id", "stage"
+    ):
+        conflicts.setdefault(mentor_id, []).append(
+            (institution_id if institution_id else NONE, NONE if stage is None else stage)
+        )
+    mentor_profiles = []
+    for row in rows:
+        # Only a profile deleted since the pool was read has no entry; its card is dropped.
+        specialties, interests, languages = relations.get(row["pk"], ((), (), ()))
+        gender, ethnicities = _categories(
+            row["user__demographics__gender"], row["user__demographics__ethnicities"]
+        )
+        mentor_profiles.append(
+            MentorProfile(
+                person_id=row["user_id"],
+                stage=row["stage"] if row["stage"] is not None else Stage.PGY1,
+                specialties=[vocab.specialty_index[pk] for pk in specialties],
+                interests=[vocab.interest_index[pk] for pk in interests],
+                strengths=[GOALS.index(goal) for goal in row["strengths"] if goal in GOALS],
+                languages=[codes[pk] for pk in languages],
+                meeting_modes=_meeting_modes(
+                    row["meets_in_person"], row["meets_video"], row["meets_phone"]
+                ),
+                timezone=offsets(row["timezone"]),
+                institution=row["institution_id"] or NONE,
+                gender=gender,
+                ethnicities=ethnicities,
+                accepting=row["accepting_mentees"] and row["user__role"] in MENTOR_ROLES,
+                capacity=row["capacity"],
+                active=row["active_mentees"],
+                hours_per_month=float(row["hours_per_month"]),
+                preferred_stages=[int(s) for s in row["preferred_mentee_stages"]],
+                style=str(row["mentoring_style"]),
+                conflicts=conflicts.get(row["user_id"], []),
+            )
+        )
+    encoded = encode(
+        vocab.taxonomy, [to_mentee(p, vocab, offsets) for p in mentee_rows], mentor_profiles
+    )
+    return PoolCohort(
+        encoded=encoded,
+        vocabulary=vocab,
+        mentees=mentee_rows,
+        mentor_ids=[row["pk"] for row in rows],
+    )
 
 
 def with_program_places(cohort: Cohort, places: Sequence[int], *, conflicts: bool = True) -> Cohort:

@@ -115,6 +115,7 @@ class RequestPerson(serializers.Serializer):
 
 
 class RequestMessageOutput(serializers.Serializer):
+    id = serializers.IntegerField(help_text="What to send as message when reporting it.")
     author = serializers.CharField(source="author.display_name")
     body = serializers.CharField()
     created_at = serializers.DateTimeField()

@@ -2,36 +2,129 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.choices import CallableChoiceIterator
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from accounts.choices import Goal, MeetingMode
 from accounts.forms import GOAL_PRIORITY_CHOICES
 from accounts.models import Profile
 
 from .engine.scoring import DEFAULT_WEIGHTS
-from .models import MentorRequest, Program
+from .models import MentorRequest, Program, Report
+
+# The empty choice of each mentor select; the search endpoint refills these selects,
+# and this also says which fields it may fill.
+NO_MENTOR = {
+    "first": "— choose a mentor —",
+    "second": "— none —",
+    "third": "— none —",
+    "suggested_mentor": "— no suggestion —",
+}
+
+
+def mentor_label(profile: Profile) -> str:
+    return f"{profile.user.display_name} — {profile.headline or profile.stage_label}"
+
+
+class MentorSelect(forms.Select):
+    """A select of a few mentors, then a search box that refills it from the server.
+
+    Listing every accepting mentor made pages of thousands of options. The box asks
+    ``matching:mentor_search`` (HTMX) for the mentors matching what was typed. Its
+    ``form`` names no form, so it belongs to none: Enter in it must not send the
+    request or the decline around it, and its text is not part of either.
+    """
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        select = super().render(name, value, attrs, renderer)
+        search = format_html(
+            '<label class="mentor-search">Find a mentor by name or specialty '
+            '<input type="search" name="q" form="no-form" autocomplete="off" maxlength="100" '
+            'hx-get="{}?{}" hx-trigger="input changed delay:300ms" '
+            'hx-target="previous select" hx-include="previous select" hx-sync="this:replace">'
+            "</label>",
+            reverse("matching:mentor_search"),
+            urlencode({"field": name}),
+        )
+        return select + search
 
 
 class MentorChoiceField(forms.ModelChoiceField):
+    """Any mentor of ``queryset`` is valid; the select lists only those given to ``offer``."""
+
+    widget = MentorSelect
+    default_error_messages = {
+        "invalid_choice": "This mentor is not accepting mentees now: find another one by "
+        "name or specialty.",
+    }
+
     def label_from_instance(self, obj: Profile) -> str:
-        return f"{obj.user.display_name} — {obj.headline or obj.stage_label}"
+        return mentor_label(obj)
+
+    def offer(self, mentors: Callable[[], Iterable[Profile]]) -> None:
+        """List the empty choice and ``mentors()``, called only if the form is rendered."""
+
+        def choices() -> list[tuple[Any, str]]:
+            return [("", str(self.empty_label)), *((p.pk, mentor_label(p)) for p in mentors())]
+
+        assert isinstance(self.widget, forms.Select)
+        self.widget.choices = CallableChoiceIterator(choices)
+
+
+def _offer_mentors(
+    form: forms.Form,
+    names: Iterable[str],
+    mentors: QuerySet[Profile],
+    shortlist: Callable[[], Iterable[Profile]],
+) -> None:
+    """Each of the form's mentor selects lists the mentors picked so far (while still
+    available), then the shortlist: one computation for all the selects."""
+    if form.is_bound:
+        picked = [str(form.data.get(form.add_prefix(name), "")) for name in names]
+    else:
+        picked = [str(form.initial.get(name, "")) for name in names]
+    # An id too long for a 64-bit column names no row (and would overflow the query).
+    ids = [int(value) for value in picked if value.isdigit() and len(value) < 19]
+
+    @cache
+    def offered() -> list[Profile]:
+        rows = mentors.in_bulk(ids) if ids else {}
+        chosen = [rows[pk] for pk in dict.fromkeys(ids) if pk in rows]
+        return chosen + [p for p in shortlist() if p.pk not in rows]
+
+    for name in names:
+        field = form.fields[name]
+        assert isinstance(field, MentorChoiceField)
+        field.queryset = mentors
+        field.offer(offered)
 
 
 class RequestForm(forms.Form):
-    first = MentorChoiceField(queryset=Profile.objects.none(), label="First choice")
+    first = MentorChoiceField(
+        queryset=Profile.objects.none(), label="First choice", empty_label=NO_MENTOR["first"]
+    )
     second = MentorChoiceField(
         queryset=Profile.objects.none(),
         required=False,
         label="Second choice",
-        empty_label="— none —",
+        empty_label=NO_MENTOR["second"],
     )
     third = MentorChoiceField(
         queryset=Profile.objects.none(),
         required=False,
         label="Third choice",
-        empty_label="— none —",
+        empty_label=NO_MENTOR["third"],
     )
     expectations = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -59,12 +152,16 @@ class RequestForm(forms.Form):
         help_text="When one accepts, the others are withdrawn. Untick to build a team.",
     )
 
-    def __init__(self, *args: Any, mentors: Any, goals: dict[str, int], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        mentors: QuerySet[Profile],
+        goals: dict[str, int],
+        shortlist: Callable[[], Iterable[Profile]] = list,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("first", "second", "third"):
-            field = self.fields[name]
-            assert isinstance(field, forms.ModelChoiceField)
-            field.queryset = mentors
+        _offer_mentors(self, ("first", "second", "third"), mentors, shortlist)
         for goal in Goal:
             self.fields[f"goal_{goal.value}"] = forms.TypedChoiceField(
                 label=goal.label,
@@ -103,20 +200,38 @@ class DeclineForm(forms.Form):
         queryset=Profile.objects.none(),
         required=False,
         label="Try this mentor instead",
-        empty_label="— no suggestion —",
+        empty_label=NO_MENTOR["suggested_mentor"],
     )
 
-    def __init__(self, *args: Any, mentors: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mentors: QuerySet[Profile], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field = self.fields["suggested_mentor"]
-        assert isinstance(field, forms.ModelChoiceField)
-        field.queryset = mentors
+        _offer_mentors(self, ("suggested_mentor",), mentors, list)
 
 
 class MessageForm(forms.Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Message"
     )
+
+
+class ReportForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=Report.Reason.choices, widget=forms.RadioSelect, label="What was wrong?"
+    )
+    details = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=2000,
+        required=False,
+        label="Anything staff should know",
+        help_text="Only platform staff read this. The other person is not told who reported.",
+    )
+    block = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, other_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "block"
+        ].label = f"Also block {other_name}: requests and messages between you stop"
 
 
 # What each engine factor means to a coordinator, in the order the form shows them.

@@ -135,6 +135,78 @@ class RequestMessage(models.Model):
         return f"Message on request {self.request_id}"
 
 
+class Report(models.Model):
+    """A request or a message on it reported as inappropriate, for staff to review.
+
+    Only the reporter and staff see a report; the reported person is never told who
+    reported them or that a report exists, only, if staff decide so, a warning.
+    """
+
+    class Reason(models.TextChoices):
+        HARASSMENT = "harassment", "Harassment, threats or bullying"
+        SEXUAL = "sexual", "Sexual or romantic advances"
+        DISCRIMINATION = "discrimination", "Discriminatory or hateful language"
+        SPAM = "spam", "Spam, advertising or selling"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for review"
+        RESOLVED = "resolved", "Reviewed"
+
+    class Outcome(models.TextChoices):
+        NO_ACTION = "no_action", "No action needed"
+        WARNED = "warned", "Sender warned"
+        SUSPENDED = "suspended", "Sender's account suspended"
+
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reported = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    request = models.ForeignKey(MentorRequest, on_delete=models.CASCADE, related_name="+")
+    # Empty: the request itself (what the student wrote) is reported.
+    message = models.ForeignKey(
+        RequestMessage, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    details = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    staff_note = models.TextField(max_length=2000, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # One open report per person per item: pressing twice does not file two.
+            models.UniqueConstraint(
+                fields=["reporter", "request"],
+                condition=Q(status="open", message__isnull=True),
+                name="one_open_report_per_request",
+            ),
+            models.UniqueConstraint(
+                fields=["reporter", "message"],
+                condition=Q(status="open", message__isnull=False),
+                name="one_open_report_per_message",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="open", outcome="", resolved_at__isnull=True))
+                | (Q(status="resolved", resolved_at__isnull=False) & ~Q(outcome="")),
+                name="report_resolved_iff_outcome",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} on request {self.request_id} ({self.status})"
+
+
 class Bookmark(models.Model):
     """A mentor a student saved to come back to."""
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Profile, User
-from accounts.selectors import own_profile, public_mentor_profiles
+from accounts.selectors import own_profile
 from accounts.views import apply_errors
 from mentorship.exceptions import ApplicationError
 
@@ -24,13 +25,8 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def _available_mentors(user: User) -> object:
-    return (
-        public_mentor_profiles(viewer=user)
-        .exclude(user=user)
-        .filter(accepting_mentees=True)
-        .order_by("user__full_name")
-    )
+def _available_mentors(user: User) -> QuerySet[Profile]:
+    return selectors.available_mentors(user=user)
 
 
 @login_required
@@ -44,7 +40,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
     if request.GET.get("mentor", "").isdigit():
         initial["first"] = int(request.GET["mentor"])
     form = RequestForm(
-        request.POST or None, mentors=_available_mentors(user), goals=profile.goals, initial=initial
+        request.POST or None,
+        mentors=_available_mentors(user),
+        goals=profile.goals,
+        initial=initial,
+        shortlist=lambda: selectors.request_shortlist(user=user),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,7 +109,10 @@ def request_action(request: HttpRequest, request_id: int, action: str) -> HttpRe
         if action == "decline":
             form = DeclineForm(request.POST, mentors=_available_mentors(user))
             if not form.is_valid():
-                raise ApplicationError("Choose a reason for declining.")
+                problem = form.errors.get("suggested_mentor")
+                raise ApplicationError(
+                    str(problem[0]) if problem else "Choose a reason for declining."
+                )
             suggested: Profile | None = form.cleaned_data.get("suggested_mentor")
             services.request_decline(
                 mentor=user,

@@ -58,6 +58,7 @@ from .engine.scoring import (
     score_matrix,
 )
 from .models import Enrollment, MatchRun, PairRule, Program, Proposal
+from .safety import blocked_between
 from .selectors import program_for_coordinator
 from .services import _coordinator_institution, _own_program_locked
 
@@ -230,9 +231,12 @@ def _setting(
     cohort = with_program_places(raw, places.tolist(), conflicts=params["respect_conflicts"])
     mentee_index = {p.user_id: i for i, p in enumerate(cohort.mentees)}
     mentor_index = {p.user_id: j for j, p in enumerate(cohort.mentors)}
+    # Blocks are not part of the run's recorded rules: whatever they are now, two people
+    # who blocked one another are never paired.
+    blocked = blocked_between(list(mentee_index), list(mentor_index))
     exclusions = [
         (mentee_index[a], mentor_index[b])
-        for a, b in params["exclusions"]
+        for a, b in [*params["exclusions"], *blocked]
         if a in mentee_index and b in mentor_index
     ]
     rule = params["institution_rule"]
@@ -837,7 +841,8 @@ def run_review(*, user: User, program_id: int, run_id: int) -> RunReview:
         taken[p.mentor_id] = taken.get(p.mentor_id, 0) + 1
     mentee_ids = participants.get("mentees", [])
     places = {int(k): v for k, v in participants.get("places", {}).items()}
-    people = User.objects.in_bulk([*mentee_ids, *places])
+    # Waiting mentees are shown with their stage: their profiles come in the same query.
+    people = User.objects.select_related("profile").in_bulk([*mentee_ids, *places])
     unmatched_reason = summary.get("unmatched", {})
     partial_reason = summary.get("partial", {})
     team = run.params.get("demand") == Program.Demand.TEAM

@@ -29,7 +29,7 @@ from accounts.models import Profile, User
 from accounts.selectors import public_mentor_profile, public_mentor_profiles
 from mentorship.exceptions import ApplicationError
 
-from .adapters import build_cohort
+from .adapters import build_pool_cohort
 from .engine.explain import explain
 from .engine.rank import top_k, top_k_from_row
 from .engine.scoring import build_model, feasibility, score_matrix
@@ -93,35 +93,38 @@ def recommendations_for(
     if not 1 <= k <= 50:
         raise ApplicationError("k must be between 1 and 50.", fields={"k": ["Between 1 and 50."]})
     mentor_filter, pool = _mentor_pool(user, filters or {})
-    cohort = build_cohort(Profile.objects.filter(user=user), pool)
-    if not cohort.mentors:
+    cohort = build_pool_cohort(Profile.objects.filter(user=user), pool)
+    if not cohort.mentor_ids:
         return Recommendations(results=[], pool_size=0, filters=mentor_filter)
     model = build_model(cohort.encoded)
-    ranked = top_k(model, 0, k=k)
-    results = []
-    for index in ranked.mentors:
-        why = explain(model, 0, int(index))
-        results.append(
-            Recommendation(cohort.mentors[int(index)], why.score, why.reasons, why.contributions)
-        )
-    if mentor_filter.form.cleaned_data.get("accepting_only") == "false" and len(results) < k:
+    ranked = [(int(index), explain(model, 0, int(index))) for index in top_k(model, 0, k=k).mentors]
+    if mentor_filter.form.cleaned_data.get("accepting_only") == "false" and len(ranked) < k:
         allowed = feasibility(cohort.encoded, rows=np.array([0]))[0]
         row = score_matrix(model, rows=np.array([0]))[0]
         for index in top_k_from_row(row, ~allowed, k).mentors:
             why = explain(model, 0, int(index))
             if why.rules_broken and set(why.rules_broken) <= CAPACITY_RULES:
-                results.append(
-                    Recommendation(
-                        cohort.mentors[int(index)],
-                        why.score,
-                        why.reasons,
-                        why.contributions,
-                        why.excluded_by,
-                    )
-                )
-            if len(results) >= k:
+                ranked.append((int(index), why))
+            if len(ranked) >= k:
                 break
-    return Recommendations(results=results, pool_size=len(cohort.mentors), filters=mentor_filter)
+    rows = _pool_rows(pool, [cohort.mentor_ids[index] for index, _why in ranked])
+    results = [
+        Recommendation(
+            rows[cohort.mentor_ids[index]],
+            why.score,
+            why.reasons,
+            why.contributions,
+            why.excluded_by,
+        )
+        for index, why in ranked
+        if cohort.mentor_ids[index] in rows
+    ]
+    return Recommendations(results=results, pool_size=len(cohort.mentor_ids), filters=mentor_filter)
+
+
+def _pool_rows(pool: QuerySet[Profile], profile_ids: list[int]) -> dict[int, Profile]:
+    """The ORM rows of the mentors a page shows, with what their cards read."""
+    return pool.in_bulk(profile_ids) if profile_ids else {}
 
 
 _REQUEST_RELATED = (
@@ -369,8 +372,8 @@ def browse_mentors(
         cards = _cards(user, list(rows.object_list), {})
         return MentorBrowse(page=_holding(rows, cards), filters=mentor_filter, by_fit=False)
 
-    cohort = build_cohort(Profile.objects.filter(user=user), pool)
-    if not cohort.mentors:
+    cohort = build_pool_cohort(Profile.objects.filter(user=user), pool)
+    if not cohort.mentor_ids:
         empty: Page[MentorCard] = Paginator([], per_page).get_page(page)
         return MentorBrowse(page=empty, filters=mentor_filter, by_fit=True)
     model = build_model(cohort.encoded)
@@ -382,8 +385,12 @@ def browse_mentors(
     ranked = {}
     for index in indices.object_list:
         why = explain(model, 0, index)
-        ranked[cohort.mentors[index].pk] = (why.score, why.reasons[:CARD_REASONS], why.excluded_by)
-    cards = _cards(user, [cohort.mentors[i] for i in indices.object_list], ranked)
+        ranked[cohort.mentor_ids[index]] = (why.score, why.reasons[:CARD_REASONS], why.excluded_by)
+    loaded = _pool_rows(pool, [cohort.mentor_ids[i] for i in indices.object_list])
+    shown = [
+        loaded[pk] for pk in (cohort.mentor_ids[i] for i in indices.object_list) if pk in loaded
+    ]
+    cards = _cards(user, shown, ranked)
     return MentorBrowse(page=_holding(indices, cards), filters=mentor_filter, by_fit=True)
 
 
@@ -411,6 +418,44 @@ def mentor_card(*, user: User, mentor_profile_id: int) -> MentorCard:
     """One mentor's card (no fit score); 404 if they are not a mentor."""
     profile = public_mentor_profile(viewer=user, profile_id=mentor_profile_id)
     return _cards(user, [profile], {})[0]
+
+
+MENTOR_SEARCH_LIMIT = 10
+SHORTLIST_SIZE = 10
+
+
+def available_mentors(*, user: User) -> QuerySet[Profile]:
+    """Mentors this person may name in a request, or suggest to a student when declining:
+    accepting mentees, not themselves, by name."""
+    return (
+        public_mentor_profiles(viewer=user)
+        .exclude(user=user)
+        .filter(accepting_mentees=True)
+        .order_by("user__full_name", "pk")
+    )
+
+
+def mentor_search(*, user: User, query: str, limit: int = MENTOR_SEARCH_LIMIT) -> list[Profile]:
+    """Available mentors whose name or a specialty holds every word of ``query``: at most
+    ``limit``, by name, in a fixed number of queries."""
+    rows = available_mentors(user=user)
+    for word in query.split()[:5]:
+        in_specialty = Profile.specialties.through.objects.filter(
+            specialty__name__icontains=word
+        ).values("profile_id")
+        rows = rows.filter(Q(user__full_name__icontains=word) | Q(pk__in=in_specialty))
+    return list(rows.prefetch_related(None)[:limit])
+
+
+def request_shortlist(*, user: User) -> list[Profile]:
+    """The mentors a request form offers before any search: the student's best matches
+    now, then the mentors they saved who accept mentees."""
+    best = [r.mentor for r in recommendations_for(user=user, k=SHORTLIST_SIZE).results]
+    saved = available_mentors(user=user).filter(
+        user__in=Bookmark.objects.filter(user=user).values("mentor")
+    )
+    seen = {p.pk for p in best}
+    return best + [p for p in saved[:SHORTLIST_SIZE] if p.pk not in seen]
 
 
 def programs_for(*, user: User) -> QuerySet[Program]:

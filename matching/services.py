@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Profile, User
+from accounts.models import Block, Profile, User
 from accounts.selectors import coordinated_institution_id
 from accounts.services import notification_create
 from mentorship.exceptions import ApplicationError
@@ -76,6 +76,16 @@ def request_send(
         raise ApplicationError("Please correct the highlighted fields.", fields=errors)
 
     mentee_profile = Profile.objects.get(user=mentee)
+    # Either way round: a mentor who blocked the student, or one the student blocked.
+    blocked_by = set(
+        Block.objects.filter(blocker__in=mentors, blocked=mentee).values_list(
+            "blocker_id", flat=True
+        )
+    ) | set(
+        Block.objects.filter(blocker=mentee, blocked__in=mentors).values_list(
+            "blocked_id", flat=True
+        )
+    )
     profiles = {
         p.user_id: p for p in Profile.objects.filter(user__in=mentors).select_related("user")
     }
@@ -84,6 +94,8 @@ def request_send(
         name = mentor.display_name
         if mentor.pk == mentee.pk:
             errors.setdefault("mentors", []).append("You cannot ask yourself to be your mentor.")
+        elif mentor.pk in blocked_by:
+            errors.setdefault("mentors", []).append(f"{name} cannot take your request.")
         elif profile is None or not mentor.can_mentor or not mentor.is_active:
             errors.setdefault("mentors", []).append(f"{name} is not a mentor.")
         elif not profile.accepting_mentees or profile.active_mentees >= profile.capacity:

@@ -33,6 +33,19 @@ def notify_after_commit(request: MentorRequest, event: str) -> None:
     transaction.on_commit(lambda: send_request_event.delay(request_id, event))
 
 
+@shared_task(
+    autoretry_for=(SMTPException, ConnectionError, TimeoutError),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def send_report_alert(report_id: int) -> int:
+    """Email staff that a report waits for review (the id only; see ``safety``)."""
+    from .safety import report_alert_send
+
+    return report_alert_send(report_id=report_id)
+
+
 # --- Program enrolment: CSV imports (the work is in ``imports``) ---------------------------
 
 

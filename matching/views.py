@@ -5,16 +5,17 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import User
 from mentorship.exceptions import ApplicationError
 
 from . import selectors, services
+from .forms import NO_MENTOR, mentor_label
 
 
 @login_required
@@ -119,3 +120,42 @@ def bookmark(request: HttpRequest, profile_id: int) -> HttpResponse:
     ):
         next_url = reverse("matching:saved_mentors")
     return redirect(next_url)
+
+
+SEARCH_MIN_LENGTH = 2
+
+
+@login_required
+@require_GET
+def mentor_search(request: HttpRequest) -> HttpResponse:
+    """The options of a mentor select in the request or decline form, as an HTMX swap:
+    its empty choice, the mentor chosen now, then up to 10 mentors matching ``q``."""
+    user = _user(request)
+    field = request.GET.get("field", "")
+    if field not in NO_MENTOR:
+        return HttpResponseBadRequest("Unknown field.")
+    query = request.GET.get("q", "").strip()[:100]
+    available = selectors.available_mentors(user=user)
+    chosen_id = request.GET.get(field, "")
+    chosen = (
+        available.filter(pk=chosen_id).prefetch_related(None).first()
+        if chosen_id.isdigit()
+        else None
+    )
+    found = (
+        selectors.mentor_search(user=user, query=query) if len(query) >= SEARCH_MIN_LENGTH else []
+    )
+    options = [(p.pk, mentor_label(p)) for p in found if chosen is None or p.pk != chosen.pk]
+    return render(
+        request,
+        "matching/partials/mentor_options.html",
+        {
+            "empty_label": NO_MENTOR[field],
+            "chosen": (chosen.pk, mentor_label(chosen)) if chosen else None,
+            "options": options,
+            "query": query,
+            "too_short": len(query) < SEARCH_MIN_LENGTH,
+            "limit": selectors.MENTOR_SEARCH_LIMIT,
+            "count": len(found),
+        },
+    )

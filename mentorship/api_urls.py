@@ -2,7 +2,7 @@ from django.urls import path
 
 from accounts import apis as accounts_apis
 from matching import apis as matching_apis
-from matching import dashboard_apis, import_apis, run_apis
+from matching import dashboard_apis, import_apis, run_apis, safety_apis
 from mentorship import apis as mentorship_apis
 
 app_name = "api"
@@ -178,6 +178,19 @@ urlpatterns = [
         mentorship_apis.RequestAcceptApi.as_view(),
         name="request_accept",
     ),
+    path(
+        "requests/<int:request_id>/report/",
+        safety_apis.RequestReportApi.as_view(),
+        name="request_report",
+    ),
+    path(
+        "requests/<int:request_id>/block/",
+        safety_apis.RequestBlockApi.as_view(),
+        name="request_block",
+    ),
+    path("me/blocks/", safety_apis.BlockListApi.as_view(), name="blocks"),
+    path("me/blocks/<int:block_id>/", safety_apis.BlockDeleteApi.as_view(), name="block"),
+    path("me/reports/", safety_apis.ReportListApi.as_view(), name="reports"),
     path("inbox/", matching_apis.InboxApi.as_view(), name="inbox"),
     path("mentorships/", mentorship_apis.MentorshipListApi.as_view(), name="mentorships"),
     path(

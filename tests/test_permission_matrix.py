@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from accounts.choices import Role, Stage
 from accounts.mail import unsubscribe_token
-from accounts.models import ConflictOfInterest, Notification, Profile, User
+from accounts.models import Block, ConflictOfInterest, Notification, Profile, User
 from matching.models import (
     Bookmark,
     Enrollment,
@@ -36,6 +36,7 @@ from matching.models import (
     PairRule,
     Program,
     Proposal,
+    Report,
 )
 from matching.services import request_send
 from mentorship.models import AcademicDate, CheckIn, Feedback, Mentorship, Note
@@ -210,6 +211,9 @@ def build_world(school, other_school, at) -> World:
     )
     Bookmark.objects.create(user=a, mentor=omentor)
     Bookmark.objects.create(user=b, mentor=mentor)
+    # A blocked C (nothing else depends on it); the other mentor reported B's request.
+    block = Block.objects.create(blocker=a, blocked=c)
+    Report.objects.create(reporter=omentor, reported=b, request=b_request, reason="spam")
 
     people: dict[str, User | None] = {
         "anon": None,
@@ -242,6 +246,7 @@ def build_world(school, other_school, at) -> World:
         "date2": date2.pk,
         "notification": notif_a.pk,
         "conflict": conflict.pk,
+        "block": block.pk,
         "anna": trio["anna"].pk,
         "cardio": trio["cardio"].pk,
         "mentor_profile": mentor.profile.pk,
@@ -300,6 +305,10 @@ def _visible_rows(world: World) -> dict[str, dict[str, set[int]]]:
         lambda u: AcademicDate.objects.filter(
             institution_id=getattr(u.profile, "institution_id", -1)
         ).values_list("pk", flat=True)
+    )
+    visible["block"] = per(lambda u: Block.objects.filter(blocker=u).values_list("pk", flat=True))
+    visible["report"] = per(
+        lambda u: Report.objects.filter(reporter=u).values_list("pk", flat=True)
     )
     visible["bookmark"] = per(
         lambda u: Bookmark.objects.filter(user=u).values_list("mentor_id", flat=True)
@@ -385,6 +394,7 @@ PARAMS = {
     "note_id": "note_a_private",
     "notification_id": "notification",
     "conflict_id": "conflict",
+    "block_id": "block",
     "code": "invite_code",
     "token": "unsubscribe",
 }
@@ -443,8 +453,13 @@ TABLE: dict[str, dict[str, frozenset[str]]] = {
     "matching:request_action": {"GET": B_REQ_MENTEE, "POST": B_REQ_MENTEE},
     "matching:inbox": {"GET": MENTORS, "POST": MENTORS},
     "matching:mentors": {"GET": AUTH, "POST": AUTH},
+    "matching:mentor_search": {"GET": AUTH},  # read-only; POST answers 405
     "matching:bookmark": {"GET": AUTH, "POST": AUTH},
     "matching:saved_mentors": {"GET": AUTH, "POST": AUTH},
+    "matching:request_report": {"GET": B_REQ_BOTH, "POST": B_REQ_BOTH},
+    "matching:request_block": {"POST": B_REQ_BOTH},
+    "matching:safety": {"GET": AUTH, "POST": AUTH},
+    "matching:block_remove": {"POST": frozenset({"a"})},
     # Program pages: the school's coordinator
     "programs:list": {"GET": AUTH, "POST": AUTH},
     "programs:new": {"GET": COORD | {"ocoord"}, "POST": COORD | {"ocoord"}},
@@ -559,6 +574,11 @@ TABLE: dict[str, dict[str, frozenset[str]]] = {
     "api:request_answer": {"POST": B_REQ_MENTEE},
     "api:request_accept": {"POST": B_REQ_MENTOR},
     "api:inbox": {"GET": AUTH},
+    "api:request_report": {"POST": B_REQ_BOTH},
+    "api:request_block": {"POST": B_REQ_BOTH},
+    "api:blocks": {"GET": AUTH},
+    "api:block": {"DELETE": frozenset({"a"})},
+    "api:reports": {"GET": AUTH},
     "api:mentorships": {"GET": AUTH},
     "api:mentorship": {"GET": M_PAIR},
     "api:agreement": {"PATCH": M_PAIR},
@@ -586,6 +606,7 @@ POST_ONLY = {
     "accounts:conflict_add", "accounts:notification_open", "accounts:notification_read_all",
     "accounts:sign_out_everywhere", "accounts:two_factor_disable", "matching:bookmark",
     "matching:request_action", "mentorships:accept", "mentorships:agreement_sign",
+    "matching:request_block", "matching:block_remove",
     "mentorships:checkin_action", "mentorships:checkin_new", "mentorships:note_add",
     "mentorships:note_delete", "mentorships:pay_it_forward", "mentorships:renew",
     "mentorships:calendar_remove", "programs:import_confirm", "programs:import_upload",
@@ -618,6 +639,8 @@ def bodies(w: World) -> dict[str, dict[str, Any]]:
         "api:programs": {"name": "New", "starts_on": "2027-01-01", "ends_on": "2027-06-01"},
         "api:program_run_assign": {"mentee": w.ids["anna"], "mentor": w.ids["cardio"]},
         "api:request_ask": {"question": "Why?"},
+        "api:request_report": {"reason": "harassment"},
+        "matching:request_report": {"reason": "harassment"},
         "api:request_answer": {"answer": "Because."},
         "api:program": {"name": "Renamed"},
         "api:program_participants": {"person": w.people["b"].pk, "role": "mentee"},
@@ -660,6 +683,8 @@ def url_of(p: Pattern, w: World) -> str:
         route = route.replace(f"<{param}>", str(value))
     if p.name == "api:program_run_compare":
         route += f"?runs={w.ids['run']}&runs={w.ids['run']}"
+    if p.name == "matching:mentor_search":
+        route += "?field=suggested_mentor&q=mentor"
     return "/" + route
 
 
@@ -818,6 +843,8 @@ LISTS = {
     "/api/v1/checkins/upcoming/": "checkin",
     "/api/v1/programs/": "program",
     "/api/v1/calendar/": "date",
+    "/api/v1/me/blocks/": "block",
+    "/api/v1/me/reports/": "report",
 }
 
 

@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
         "EnrollmentRoleEnum": "matching.models.Enrollment.Role",
         "AcademicCategoryEnum": "mentorship.models.AcademicDate.Category",
         "ImportStatusEnum": "matching.models.ImportJob.Status",
+        "ReportReasonEnum": "matching.models.Report.Reason",
+        "ReportStatusEnum": "matching.models.Report.Status",
         "MatchRunStatusEnum": "matching.models.MatchRun.Status",
         "ProposalOriginEnum": "matching.models.Proposal.Origin",
     },

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.models import (
     AuditEvent,
+    Block,
     ConflictOfInterest,
     Demographics,
     Notification,
@@ -21,7 +22,7 @@ from accounts.models import (
     User,
 )
 from accounts.privacy import account_delete, personal_data_export
-from matching.models import Bookmark, MentorRequest
+from matching.models import Bookmark, MentorRequest, Report
 from matching.services import request_send
 from mentorship.exceptions import ApplicationError
 from mentorship.models import CheckIn, Feedback, Mentorship, Note, Pulse
@@ -61,6 +62,14 @@ def test_export_holds_the_persons_own_data(mentorship, student, physician, other
     DemographicsFactory(user=other_student, gender="man", ethnicities=["black"])
     Bookmark.objects.create(user=student, mentor=physician)
     NotificationSettings.objects.create(user=student, delivery={"digest": "email"})
+    Block.objects.create(blocker=student, blocked=other_student)
+    request = MentorRequest.objects.get(mentee=student)
+    Report.objects.create(
+        reporter=student, reported=physician, request=request, reason="spam", details="MINE"
+    )
+    Report.objects.create(
+        reporter=physician, reported=student, request=request, reason="other", details="HIS"
+    )
 
     data = personal_data_export(user=student)
     json.dumps(data)  # JSON-ready as it is
@@ -72,6 +81,10 @@ def test_export_holds_the_persons_own_data(mentorship, student, physician, other
     assert data["demographics"]["ethnicities"] == ["asian"]
     assert data["notification_settings"]["delivery"] == {"digest": "email"}
     assert data["bookmarks"][0]["mentor"] == "Dr. Paul Physician"
+    assert [b["person"] for b in data["people_blocked"]] == [other_student.display_name]
+    # The reports the student made; not the one made about them.
+    assert [(r["reason"], r["details"]) for r in data["reports_made"]] == [("spam", "MINE")]
+    assert "HIS" not in json.dumps(data["reports_made"])
     [request] = data["requests"]
     assert (request["direction"], request["status"]) == ("sent", "accepted")
     assert request["expectations"] == "Monthly talks about research."

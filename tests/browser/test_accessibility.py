@@ -58,12 +58,12 @@ def people(cohort):
     request to answer) and a student with nothing yet, free to ask anyone."""
     school = cohort["program"].institution
     waiting = test_csp.person(school, "Cleo", Role.STUDENT, Stage.MS2, "cardiology")
-    matching_services.request_send(
+    [waiting_request] = matching_services.request_send(
         mentee=waiting, mentors=[cohort["mentor"]],
         expectations="Advice on research electives and the cardiology match.",
     )  # fmt: skip
     fresh = test_csp.person(school, "Dana", Role.STUDENT, Stage.MS2, "cardiology")
-    return {**cohort, "fresh": fresh}
+    return {**cohort, "fresh": fresh, "waiting_request": waiting_request}
 
 
 @pytest.fixture
@@ -148,6 +148,8 @@ def test_a_mentors_pages_have_no_serious_violations(browser_as, people):
         [
             "/",
             "/matching/inbox/",
+            f"/matching/requests/{people['waiting_request'].pk}/report/",
+            "/matching/safety/",
             f"/mentorships/{people['mentorship'].pk}/",
             "/accounts/profile/mentor/",
         ],

@@ -83,7 +83,7 @@ def test_browse_request_cascade_accept_sign_checkin_pulse(live_server, browser: 
     # 4. Dr. Second sees it in the inbox and accepts.
     sam = sign_in(browser, live_server.url, second.email)
     sam.get_by_role("link", name="Inbox").click()
-    expect(sam.get_by_text("Ada Student")).to_be_visible()
+    expect(sam.get_by_role("heading", name="Ada Student")).to_be_visible()
     sam.get_by_role("button", name="Accept").click()
     expect(sam.get_by_text("Accepted: Ada has been told")).to_be_visible()
     mentorship = Mentorship.objects.get(mentee=student)

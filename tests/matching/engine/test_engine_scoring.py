@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from matching.engine.bench import synthetic_cohort
 from matching.engine.explain import CONCORDANCE_REASON, explain
@@ -21,6 +22,7 @@ from matching.engine.scoring import (
     build_model,
     feasibility,
     score_matrix,
+    unique_rows,
 )
 
 SETTINGS = settings(
@@ -477,3 +479,19 @@ def test_top_k_ranks_by_score():
 def test_default_weights_cover_every_factor():
     assert set(DEFAULT_WEIGHTS) == set(FACTORS)
     assert all(w > 0 for w in DEFAULT_WEIGHTS.values())
+
+
+@examples(200)
+@given(
+    hnp.arrays(
+        np.bool_,
+        st.tuples(st.integers(1, 60), st.integers(1, 70)),
+        elements=st.booleans(),
+    )
+)
+def test_unique_rows_gives_numpys_rows_in_numpys_order(sets):
+    sets = np.concatenate([sets, sets[::2], sets[:3]])  # repeated rows, as mentors' sets are
+    uniq, inverse = unique_rows(sets)
+    want, want_inverse = np.unique(sets, axis=0, return_inverse=True)
+    assert uniq.dtype == want.dtype and np.array_equal(uniq, want)
+    assert np.array_equal(inverse, np.asarray(want_inverse).reshape(-1))
