@@ -84,11 +84,9 @@ def _block(blocker: User, blocked: User) -> tuple[Block, bool]:
         status__in=MentorRequest.OPEN,
     )
     for request in open_rows:
-        if request.mentee_id == blocker.pk:
-            request_close(request, Status.WITHDRAWN, now)
-            request.save(update_fields=["status", "slot", "closed_at"])
-        elif request.status == Status.QUEUED:
-            # Not yet with the mentor: it just drops out of the student's list.
+        if request.mentee_id == blocker.pk or request.status == Status.QUEUED:
+            # The blocker's own request, or one not yet with the blocking mentor: it just
+            # drops out of the student's list.
             request_close(request, Status.WITHDRAWN, now)
             request.save(update_fields=["status", "slot", "closed_at"])
         else:
