@@ -40,7 +40,7 @@ from mentorship.wsgi import application
 from tests.matching.programs import run_now, trio_program
 from tests.mentorship.conftest import T0, make_pair
 
-MAX_EXAMPLES = 8  # per operation, persona and mode (valid input; invalid input)
+MAX_EXAMPLES = 5  # per operation, persona and mode (valid input; invalid input)
 MISSING_ID = 987654
 
 # Operations left out, each with its reason. Everything else is fuzzed as every persona.

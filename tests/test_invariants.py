@@ -311,7 +311,7 @@ def test_no_sequence_of_requests_accepts_publishes_and_capacity_changes_breaks_t
     run_state_machine_as_test(
         _machine(cast, outcomes),
         settings=settings(
-            max_examples=50,
+            max_examples=30,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
