@@ -9,7 +9,7 @@ engine except as "matches a preference you set".
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -206,30 +206,85 @@ def to_mentee(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MenteeP
     )
 
 
-def to_mentor(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MentorProfile:
-    gender, ethnicities, _, _ = _demographics(profile)
+# The profile columns a mentor's engine row is made of (both adapters read these).
+_MENTOR_COLUMNS = (
+    "user_id",
+    "stage",
+    "strengths",
+    "meets_in_person",
+    "meets_video",
+    "meets_phone",
+    "timezone",
+    "institution_id",
+    "accepting_mentees",
+    "capacity",
+    "active_mentees",
+    "hours_per_month",
+    "preferred_mentee_stages",
+    "mentoring_style",
+)
+
+
+def _mentor_profile(
+    row: Mapping[str, Any],
+    role: str,
+    *,
+    specialties: Iterable[int],
+    interests: Iterable[int],
+    language_codes: Iterable[str],
+    demographics: tuple[int | None, list[int]],
+    conflicts: list[tuple[int, int]],
+    vocab: Vocabulary,
+    offsets: _Offsets,
+) -> MentorProfile:
+    """One mentor's engine row from ``_MENTOR_COLUMNS`` values and the pks of their lists."""
+    gender, ethnicities = demographics
     return MentorProfile(
-        person_id=profile.user_id,
-        stage=profile.stage if profile.stage is not None else Stage.PGY1,
-        specialties=[vocab.specialty_index[s.pk] for s in profile.specialties.all()],
-        interests=[vocab.interest_index[i.pk] for i in profile.interests.all()],
-        strengths=[GOALS.index(goal) for goal in profile.strengths if goal in GOALS],
-        languages=[language.code for language in profile.languages.all()],
-        meeting_modes=profile.meeting_modes,
-        timezone=offsets(profile.timezone),
-        institution=profile.institution_id or NONE,
+        person_id=row["user_id"],
+        stage=row["stage"] if row["stage"] is not None else Stage.PGY1,
+        specialties=[vocab.specialty_index[pk] for pk in specialties],
+        interests=[vocab.interest_index[pk] for pk in interests],
+        strengths=[GOALS.index(goal) for goal in row["strengths"] if goal in GOALS],
+        languages=list(language_codes),
+        meeting_modes=_meeting_modes(
+            row["meets_in_person"], row["meets_video"], row["meets_phone"]
+        ),
+        timezone=offsets(row["timezone"]),
+        institution=row["institution_id"] or NONE,
         gender=gender,
         ethnicities=ethnicities,
-        accepting=profile.accepting_mentees and profile.user.role in MENTOR_ROLES,
-        capacity=profile.capacity,
-        active=profile.active_mentees,
-        hours_per_month=float(profile.hours_per_month),
-        preferred_stages=[int(s) for s in profile.preferred_mentee_stages],
-        style=str(profile.mentoring_style),
+        accepting=row["accepting_mentees"] and role in MENTOR_ROLES,
+        capacity=row["capacity"],
+        active=row["active_mentees"],
+        hours_per_month=float(row["hours_per_month"]),
+        preferred_stages=[int(s) for s in row["preferred_mentee_stages"]],
+        style=str(row["mentoring_style"]),
+        conflicts=conflicts,
+    )
+
+
+def _meeting_modes(in_person: bool, video: bool, phone: bool) -> list[str]:
+    """``Profile.meeting_modes`` from the three columns."""
+    return [
+        mode for mode, on in (("in_person", in_person), ("video", video), ("phone", phone)) if on
+    ]
+
+
+def to_mentor(profile: Profile, vocab: Vocabulary, offsets: _Offsets) -> MentorProfile:
+    gender, ethnicities, _, _ = _demographics(profile)
+    return _mentor_profile(
+        {column: getattr(profile, column) for column in _MENTOR_COLUMNS},
+        profile.user.role,
+        specialties=[s.pk for s in profile.specialties.all()],
+        interests=[i.pk for i in profile.interests.all()],
+        language_codes=[language.code for language in profile.languages.all()],
+        demographics=(gender, ethnicities),
         conflicts=[
             (c.institution_id if c.institution_id else NONE, NONE if c.stage is None else c.stage)
             for c in profile.user.conflicts.all()
         ],
+        vocab=vocab,
+        offsets=offsets,
     )
 
 
@@ -278,21 +333,8 @@ def build_cohort(
 # places are claimed with an UPDATE that does not touch ``updated_at``.
 _POOL_FIELDS = (
     "pk",
-    "user_id",
+    *_MENTOR_COLUMNS,
     "user__role",
-    "stage",
-    "strengths",
-    "meets_in_person",
-    "meets_video",
-    "meets_phone",
-    "timezone",
-    "institution_id",
-    "accepting_mentees",
-    "capacity",
-    "active_mentees",
-    "hours_per_month",
-    "preferred_mentee_stages",
-    "mentoring_style",
     "user__demographics__gender",
     "user__demographics__ethnicities",
 )
@@ -360,13 +402,6 @@ def mentor_relations(profile_ids: Sequence[int]) -> dict[int, Relations]:
     return relations
 
 
-def _meeting_modes(in_person: bool, video: bool, phone: bool) -> list[str]:
-    """``Profile.meeting_modes`` from the three columns."""
-    return [
-        mode for mode, on in (("in_person", in_person), ("video", video), ("phone", phone)) if on
-    ]
-
-
 @dataclass(frozen=True)
 class PoolCohort:
     """One or a few mentees against a mentor pool, without ORM rows for the pool.
@@ -411,31 +446,19 @@ def build_pool_cohort(
     for row in rows:
         # Only a profile deleted since the pool was read has no entry; its card is dropped.
         specialties, interests, languages = relations.get(row["pk"], ((), (), ()))
-        gender, ethnicities = _categories(
-            row["user__demographics__gender"], row["user__demographics__ethnicities"]
-        )
         mentor_profiles.append(
-            MentorProfile(
-                person_id=row["user_id"],
-                stage=row["stage"] if row["stage"] is not None else Stage.PGY1,
-                specialties=[vocab.specialty_index[pk] for pk in specialties],
-                interests=[vocab.interest_index[pk] for pk in interests],
-                strengths=[GOALS.index(goal) for goal in row["strengths"] if goal in GOALS],
-                languages=[codes[pk] for pk in languages],
-                meeting_modes=_meeting_modes(
-                    row["meets_in_person"], row["meets_video"], row["meets_phone"]
+            _mentor_profile(
+                row,
+                row["user__role"],
+                specialties=specialties,
+                interests=interests,
+                language_codes=[codes[pk] for pk in languages],
+                demographics=_categories(
+                    row["user__demographics__gender"], row["user__demographics__ethnicities"]
                 ),
-                timezone=offsets(row["timezone"]),
-                institution=row["institution_id"] or NONE,
-                gender=gender,
-                ethnicities=ethnicities,
-                accepting=row["accepting_mentees"] and row["user__role"] in MENTOR_ROLES,
-                capacity=row["capacity"],
-                active=row["active_mentees"],
-                hours_per_month=float(row["hours_per_month"]),
-                preferred_stages=[int(s) for s in row["preferred_mentee_stages"]],
-                style=str(row["mentoring_style"]),
                 conflicts=conflicts.get(row["user_id"], []),
+                vocab=vocab,
+                offsets=offsets,
             )
         )
     encoded = encode(
