@@ -27,6 +27,7 @@ from accounts.services import audit_record, auth_tokens_revoke, notification_cre
 from mentorship.exceptions import ApplicationError
 
 from .models import MentorRequest, Report, RequestMessage
+from .selectors import requests_of_party
 from .services import _pass_on, request_close
 
 Status = MentorRequest.Status
@@ -36,12 +37,11 @@ ALREADY_REPORTED = "You already reported this. Staff will review it soon."
 
 def party_request(*, user: User, request_id: int, lock: bool = False) -> MentorRequest:
     """A request its student or (once sent) its mentor may act on; 404 for anyone else."""
-    rows = MentorRequest.objects.select_related("mentee", "mentor")
+    rows = requests_of_party(user=user).select_related("mentee", "mentor")
     if lock:
-        rows = rows.select_for_update()
-    visible = rows.filter(Q(mentee=user) | (Q(mentor=user) & ~Q(status=Status.QUEUED)))
+        rows = rows.select_for_update(of=("self",))
     try:
-        return visible.get(pk=request_id)
+        return rows.get(pk=request_id)
     except MentorRequest.DoesNotExist as exc:
         raise Http404("No such request.") from exc
 

@@ -158,17 +158,23 @@ def inbox(*, user: User) -> QuerySet[MentorRequest]:
     )
 
 
-def request_for_party(*, user: User, request_id: int) -> MentorRequest:
-    """A request seen by its student or by its mentor (once sent); 404 for anyone else."""
+def requests_of_party(*, user: User) -> QuerySet[MentorRequest]:
+    """Requests the person is a side of: as their student, or as their mentor once sent."""
     from django.db.models import Q
-    from django.http import Http404
 
-    visible = MentorRequest.objects.filter(
+    return MentorRequest.objects.filter(
         Q(mentee=user) | (Q(mentor=user) & ~Q(status=MentorRequest.Status.QUEUED))
     )
+
+
+def request_for_party(*, user: User, request_id: int) -> MentorRequest:
+    """A request seen by its student or by its mentor (once sent); 404 for anyone else."""
+    from django.http import Http404
+
     try:
         return (
-            visible.select_related(*_REQUEST_RELATED)
+            requests_of_party(user=user)
+            .select_related(*_REQUEST_RELATED)
             .prefetch_related("messages__author")
             .get(pk=request_id)
         )
