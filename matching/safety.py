@@ -28,7 +28,7 @@ from mentorship.exceptions import ApplicationError
 
 from .models import MentorRequest, Report, RequestMessage
 from .selectors import requests_of_party
-from .services import _pass_on, request_close
+from .services import request_close, request_decline, request_send_next
 
 Status = MentorRequest.Status
 
@@ -84,17 +84,19 @@ def _block(blocker: User, blocked: User) -> tuple[Block, bool]:
         status__in=MentorRequest.OPEN,
     )
     for request in open_rows:
-        if request.mentee_id == blocker.pk or request.status == Status.QUEUED:
-            # The blocker's own request, or one not yet with the blocking mentor: it just
-            # drops out of the student's list.
+        if request.status == Status.QUEUED:
+            # Not yet with the mentor: it just drops out of the student's list.
             request_close(request, Status.WITHDRAWN, now)
             request.save(update_fields=["status", "slot", "closed_at"])
+        elif request.mentee_id == blocker.pk:
+            # The student blocked the mentor asked now: their next choice is asked.
+            request_close(request, Status.WITHDRAWN, now)
+            request.save(update_fields=["status", "slot", "closed_at"])
+            request_send_next(closed=request, now=now)
         else:
-            request_close(request, Status.DECLINED, now)
-            request.responded_at = now
-            request.decline_reason = MentorRequest.DeclineReason.OTHER
-            request.save()
-            _pass_on(request, "declined", now)
+            request_decline(
+                mentor=blocker, request_id=request.pk, reason=MentorRequest.DeclineReason.OTHER
+            )
     return block, created
 
 

@@ -177,23 +177,38 @@ def request_close(request: MentorRequest, status: str, now: dt.datetime) -> None
     request.closed_at = now
 
 
-def _pass_on(closed: MentorRequest, event: str, now: dt.datetime) -> MentorRequest | None:
-    """After a decline or expiry: tell the student, then send the batch's next queued
-    request, if any. Caller holds the lock on ``closed``."""
-    following = (
+def _next_queued(closed: MentorRequest) -> MentorRequest | None:
+    return (
         MentorRequest.objects.select_for_update(of=("self",))
         .filter(batch=closed.batch, status=Status.QUEUED)
         .select_related("mentor")
         .order_by("rank")
         .first()
     )
+
+
+def _send_following(following: MentorRequest | None, now: dt.datetime) -> None:
+    if following is not None:
+        _send_now(following, now)
+        following.save(update_fields=["status", "sent_at", "expires_at"])
+        notify(following, "received")
+
+
+def _pass_on(closed: MentorRequest, event: str, now: dt.datetime) -> MentorRequest | None:
+    """After a decline or expiry: tell the student, then send the batch's next queued
+    request, if any. Caller holds the lock on ``closed``."""
+    following = _next_queued(closed)
     # The student hears first, naming the next choice or pointing to fresh recommendations.
     notify(closed, event, next_request=following)
-    if following is None:
-        return None
-    _send_now(following, now)
-    following.save(update_fields=["status", "sent_at", "expires_at"])
-    notify(following, "received")
+    _send_following(following, now)
+    return following
+
+
+def request_send_next(*, closed: MentorRequest, now: dt.datetime) -> MentorRequest | None:
+    """Send the batch's next queued request after the student closed ``closed``
+    themselves (nobody needs telling but the next mentor). Caller holds the lock."""
+    following = _next_queued(closed)
+    _send_following(following, now)
     return following
 
 

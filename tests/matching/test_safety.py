@@ -208,6 +208,18 @@ def test_a_student_who_blocks_a_mentor_withdraws_the_request(student, mentors, a
     assert mentors[0].profile.pk not in [row["mentor"]["id"] for row in listed]
 
 
+def test_a_student_who_blocks_the_mentor_asked_now_moves_on_to_the_next_choice(student, mentors):
+    first, second = services.request_send(
+        mentee=student, mentors=mentors[:2], expectations="Research advice, please."
+    )
+    safety.block_from_request(user=student, request_id=first.pk)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("withdrawn", "pending")
+    assert Notification.objects.filter(user=mentors[1], kind="request.received").exists()
+    assert not Notification.objects.filter(user=student, kind="request.declined").exists()
+
+
 def test_a_cohort_match_never_pairs_two_people_who_blocked_each_other(school, coordinator):
     program, people = trio_program(school, coordinator)
     assert ("Ben", "Dr. Ortho") in pairs(run_now(coordinator, program))
