@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from accounts.choices import Role
 from accounts.models import AuditEvent, Block, Notification, User
 from matching import runs, safety, services
-from matching.models import Enrollment, MentorRequest, Report
+from matching.models import MentorRequest, Report
 from mentorship.exceptions import ApplicationError
 from tests.conftest import client_for
 from tests.factories import UserFactory
@@ -151,6 +151,9 @@ def test_a_mentor_cannot_act_on_a_request_still_queued_behind_others(student, me
         mentee=student, mentors=mentors[:2], expectations="Research advice, please."
     )
     assert report(mentors[1], second).status_code == 404
+    block = api(mentors[1]).post(reverse("api:request_block", args=[second.pk]))
+    assert block.status_code == 404
+    assert not Block.objects.exists() and not Report.objects.exists()
 
 
 def test_the_reported_person_never_sees_the_report(student, mentors, asked):
@@ -241,7 +244,11 @@ def test_a_cohort_match_never_pairs_two_people_who_blocked_each_other(school, co
             mentee_id=people["ben"].pk,
             mentor_id=people["ortho"].pk,
         )
-    assert Enrollment.objects.filter(program=program).count() == 5
+    assert not run.proposals.filter(mentee=people["ben"], mentor=people["ortho"]).exists()
+    # The other way round (the student blocked the mentor) holds too.
+    Block.objects.all().delete()
+    Block.objects.create(blocker=people["ben"], blocked=people["ortho"])
+    assert ("Ben", "Dr. Ortho") not in pairs(run_now(coordinator, program))
 
 
 # --- Staff review ------------------------------------------------------------------------
