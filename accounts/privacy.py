@@ -24,7 +24,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from matching.models import Bookmark, Enrollment, MentorRequest, Report
-from matching.services import request_close, request_decline, request_withdraw
+from matching.services import requests_close_all
 from mentorship.exceptions import ApplicationError
 from mentorship.models import Feedback, Mentorship, Note, Pulse, Reminder, ReminderEmail
 from mentorship.services import mentorship_close
@@ -348,32 +348,6 @@ def personal_data_export_record(*, user: User) -> None:
 # --- Delete my account --------------------------------------------------------------
 
 
-def _requests_close(user: User, now: dt.datetime) -> None:
-    # As a student: withdrawing the first open request of a batch also closes the ones
-    # queued behind it, so look each one up again before withdrawing it.
-    for pk in (
-        MentorRequest.objects.filter(mentee=user, status__in=MentorRequest.OPEN)
-        .order_by("rank", "pk")
-        .values_list("pk", flat=True)
-    ):
-        if MentorRequest.objects.filter(pk=pk, status__in=MentorRequest.OPEN).exists():
-            request_withdraw(mentee=user, request_id=pk)
-    # As a mentor: the requests waiting for an answer are declined, which sends each
-    # student's next ranked choice out at once; the ones still queued behind another
-    # choice were never seen and simply close.
-    waiting = MentorRequest.objects.filter(
-        mentor=user,
-        status__in=(MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED),
-    )
-    for pk in waiting.values_list("pk", flat=True):
-        request_decline(mentor=user, request_id=pk, reason=MentorRequest.DeclineReason.OTHER)
-    for queued in MentorRequest.objects.select_for_update().filter(
-        mentor=user, status=MentorRequest.Status.QUEUED
-    ):
-        request_close(queued, MentorRequest.Status.DECLINED, now)
-        queued.save(update_fields=["status", "slot", "closed_at"])
-
-
 def _mentorships_end(user: User, now: dt.datetime) -> int:
     """The effects of ``mentorship_end`` for each live mentorship, with an in-app notice
     that says the person left (no email: the address it would name is about to go)."""
@@ -438,7 +412,7 @@ def account_delete(*, user: User, password: str, confirm: str) -> None:
     user = User.objects.select_for_update().get(pk=user.pk)
     now = timezone.now()
     ended = _mentorships_end(user, now)
-    _requests_close(user, now)
+    requests_close_all(user=user, now=now)
     Enrollment.objects.filter(user=user).delete()
     Demographics.objects.filter(user=user).delete()
     ConflictOfInterest.objects.filter(mentor=user).delete()

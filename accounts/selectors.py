@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .choices import MENTOR_ROLES, Role
 from .models import (
+    Block,
     CompletenessItem,
     ConflictOfInterest,
     Demographics,
@@ -70,6 +73,17 @@ def public_mentor_profiles(*, viewer: User) -> QuerySet[Profile]:
     return rows.select_related("user", "institution").prefetch_related(
         "specialties", "interests", "languages"
     )
+
+
+def blocked_between(user_ids: Iterable[int], other_ids: Iterable[int]) -> set[tuple[int, int]]:
+    """(user, other) for every block, either way round, between someone in ``user_ids``
+    and someone in ``other_ids``: pairs that must never be asked or matched."""
+    users, others = set(user_ids), set(other_ids)
+    rows = Block.objects.filter(
+        Q(blocker_id__in=users, blocked_id__in=others)
+        | Q(blocker_id__in=others, blocked_id__in=users)
+    ).values_list("blocker_id", "blocked_id")
+    return {(a, b) if a in users else (b, a) for a, b in rows}
 
 
 def public_mentor_profile(*, viewer: User, profile_id: int) -> Profile:

@@ -26,8 +26,9 @@ class ReportResolveForm(forms.ModelForm):
         outcome = self.cleaned_data.get("outcome") or ""
         if not outcome:
             raise forms.ValidationError("Choose an outcome to resolve the report.")
-        reported = self.instance.reported
-        if outcome == Report.Outcome.SUSPENDED and (reported is None or reported.is_staff):
+        if outcome == Report.Outcome.SUSPENDED and not safety.can_be_suspended(
+            self.instance.reported
+        ):
             raise forms.ValidationError("This account cannot be suspended from a report.")
         return outcome
 

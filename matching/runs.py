@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts.choices import Stage
 from accounts.mail import user_timezone
 from accounts.models import Profile, User
+from accounts.selectors import blocked_between
 from accounts.services import audit_record
 from mentorship.exceptions import ApplicationError
 from mentorship.models import CADENCE_DAYS, Cadence, CheckIn, Mentorship
@@ -58,7 +59,6 @@ from .engine.scoring import (
     score_matrix,
 )
 from .models import Enrollment, MatchRun, PairRule, Program, Proposal
-from .safety import blocked_between
 from .selectors import program_for_coordinator
 from .services import _coordinator_institution, _own_program_locked
 
@@ -236,7 +236,7 @@ def _setting(
     blocked = blocked_between(list(mentee_index), list(mentor_index))
     exclusions = [
         (mentee_index[a], mentor_index[b])
-        for a, b in [*params["exclusions"], *blocked]
+        for a, b in [*params["exclusions"], *sorted(blocked)]
         if a in mentee_index and b in mentor_index
     ]
     rule = params["institution_rule"]
@@ -1348,6 +1348,8 @@ def run_publish(*, user: User, program_id: int, run_id: int) -> PublishResult:
             mentor_id__in=[p.mentor_id for p in proposals],
         ).values_list("mentee_id", "mentor_id")
     )
+    # A block made since the run: the pair is not started (the reason stays private).
+    blocked = blocked_between([p.mentee_id for p in proposals], [p.mentor_id for p in proposals])
     to_start: list[Proposal] = []
     skipped: list[str] = []
     for p in proposals:
@@ -1356,6 +1358,8 @@ def run_publish(*, user: User, program_id: int, run_id: int) -> PublishResult:
             skipped.append(f"{pair}: no longer in the program")
         elif (p.mentee_id, p.mentor_id) in live:
             skipped.append(f"{pair}: already in a mentorship together")
+        elif (p.mentee_id, p.mentor_id) in blocked:
+            skipped.append(f"{pair}: can no longer be paired")
         else:
             to_start.append(p)
     # Places first, in mentor order (a stable lock order against other publishes), so

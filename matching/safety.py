@@ -28,7 +28,7 @@ from mentorship.exceptions import ApplicationError
 
 from .models import MentorRequest, Report, RequestMessage
 from .selectors import requests_of_party
-from .services import request_close, request_decline, request_send_next
+from .services import request_close, request_decline, request_send_next, requests_close_all
 
 Status = MentorRequest.Status
 
@@ -48,21 +48,6 @@ def party_request(*, user: User, request_id: int, lock: bool = False) -> MentorR
 
 def other_party(request: MentorRequest, user: User) -> User:
     return request.mentor if request.mentee_id == user.pk else request.mentee
-
-
-def is_blocked(*, blocker_id: int, blocked_id: int) -> bool:
-    return Block.objects.filter(blocker_id=blocker_id, blocked_id=blocked_id).exists()
-
-
-def blocked_between(user_ids: list[int], other_ids: list[int]) -> list[tuple[int, int]]:
-    """(a, b) for every block either way between someone in ``user_ids`` and someone in
-    ``other_ids``, as (user, other): what a cohort match must never pair."""
-    rows = Block.objects.filter(
-        Q(blocker_id__in=user_ids, blocked_id__in=other_ids)
-        | Q(blocker_id__in=other_ids, blocked_id__in=user_ids)
-    ).values_list("blocker_id", "blocked_id")
-    users = set(user_ids)
-    return sorted({(a, b) if a in users else (b, a) for a, b in rows})
 
 
 # --- Blocking ----------------------------------------------------------------------------
@@ -232,6 +217,12 @@ WARNING = (
 )
 
 
+def can_be_suspended(user: User | None) -> bool:
+    """Staff accounts are not suspended from a report (another staff member would lock
+    them out of reviewing); a deleted one cannot be."""
+    return user is not None and not user.is_staff and user.role != Role.STAFF
+
+
 @transaction.atomic
 def report_resolve(*, staff: User, report_id: int, outcome: str, note: str = "") -> Report:
     """Close a report with its outcome. Suspending deactivates the sender's account: their
@@ -246,9 +237,7 @@ def report_resolve(*, staff: User, report_id: int, outcome: str, note: str = "")
     if report.status != Report.Status.OPEN:
         raise ApplicationError("This report was already reviewed.")
     reported = report.reported
-    if outcome == Report.Outcome.SUSPENDED and (
-        reported is None or reported.is_staff or reported.role == Role.STAFF
-    ):
+    if outcome == Report.Outcome.SUSPENDED and not can_be_suspended(reported):
         raise ApplicationError(
             "This account cannot be suspended from a report.",
             fields={"outcome": ["Choose another outcome."]},
@@ -264,6 +253,9 @@ def report_resolve(*, staff: User, report_id: int, outcome: str, note: str = "")
     if reported is not None and outcome == Report.Outcome.WARNED:
         notification_create(user_id=reported.pk, kind="safety.warning", message=WARNING)
     if reported is not None and outcome == Report.Outcome.SUSPENDED:
+        # Their open requests close as if answered: students move on to their next
+        # choice, mentors stop waiting on them.
+        requests_close_all(user=reported, now=now)
         reported.is_active = False
         reported.save(update_fields=["is_active"])
         detail["tokens_revoked"] = auth_tokens_revoke(user=reported)

@@ -15,8 +15,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from accounts.models import Block, Profile, User
-from accounts.selectors import coordinated_institution_id
+from accounts.models import Profile, User
+from accounts.selectors import blocked_between, coordinated_institution_id
 from accounts.services import notification_create
 from mentorship.exceptions import ApplicationError
 
@@ -77,15 +77,7 @@ def request_send(
 
     mentee_profile = Profile.objects.get(user=mentee)
     # Either way round: a mentor who blocked the student, or one the student blocked.
-    blocked_by = set(
-        Block.objects.filter(blocker__in=mentors, blocked=mentee).values_list(
-            "blocker_id", flat=True
-        )
-    ) | set(
-        Block.objects.filter(blocker=mentee, blocked__in=mentors).values_list(
-            "blocked_id", flat=True
-        )
-    )
+    blocked_by = {mentor for _, mentor in blocked_between([mentee.pk], [m.pk for m in mentors])}
     profiles = {
         p.user_id: p for p in Profile.objects.filter(user__in=mentors).select_related("user")
     }
@@ -313,6 +305,34 @@ def request_answer(*, mentee: User, request_id: int, answer: str) -> RequestMess
     request.save(update_fields=["status", "expires_at"])
     notify(request, "answered")
     return RequestMessage.objects.create(request=request, author=mentee, body=answer.strip())
+
+
+def requests_close_all(*, user: User, now: dt.datetime) -> None:
+    """Close every open request the person is a side of, as if they had answered each:
+    for an account deleted or suspended. Call inside a transaction."""
+    # As a student: withdrawing the first open request of a batch also closes the ones
+    # queued behind it, so look each one up again before withdrawing it.
+    for pk in (
+        MentorRequest.objects.filter(mentee=user, status__in=MentorRequest.OPEN)
+        .order_by("rank", "pk")
+        .values_list("pk", flat=True)
+    ):
+        if MentorRequest.objects.filter(pk=pk, status__in=MentorRequest.OPEN).exists():
+            request_withdraw(mentee=user, request_id=pk)
+    # As a mentor: the requests waiting for an answer are declined, which sends each
+    # student's next ranked choice out at once; the ones still queued behind another
+    # choice were never seen and simply close.
+    waiting = MentorRequest.objects.filter(
+        mentor=user,
+        status__in=(MentorRequest.Status.PENDING, MentorRequest.Status.INFO_REQUESTED),
+    )
+    for pk in waiting.values_list("pk", flat=True):
+        request_decline(mentor=user, request_id=pk, reason=MentorRequest.DeclineReason.OTHER)
+    for queued in MentorRequest.objects.select_for_update().filter(
+        mentor=user, status=MentorRequest.Status.QUEUED
+    ):
+        request_close(queued, MentorRequest.Status.DECLINED, now)
+        queued.save(update_fields=["status", "slot", "closed_at"])
 
 
 def requests_expire_due(*, now: dt.datetime | None = None) -> int:

@@ -13,6 +13,7 @@ from accounts.models import AuditEvent, Block, Notification, User
 from matching import runs, safety, services
 from matching.models import MentorRequest, Report
 from mentorship.exceptions import ApplicationError
+from mentorship.models import Mentorship
 from tests.conftest import client_for
 from tests.factories import UserFactory
 from tests.matching.programs import pairs, run_now, trio_program
@@ -285,6 +286,35 @@ def test_suspending_the_sender_ends_their_sessions_and_tokens(student, mentors, 
         "outcome": "suspended",
         "tokens_revoked": 1,
     }
+
+
+def test_a_suspended_students_requests_close_and_a_publish_skips_a_blocked_pair(
+    student, mentors, staff
+):
+    first, second = services.request_send(
+        mentee=student, mentors=mentors[:2], expectations="Research advice, please."
+    )
+    services.request_ask_info(mentor=mentors[0], request_id=first.pk, question=CREEPY)
+    row = safety.report_create(
+        user=student, request_id=first.pk, message_id=first.messages.get().pk, reason="sexual"
+    )
+    mentor_report = safety.report_create(user=mentors[0], request_id=first.pk, reason="spam")
+    safety.report_resolve(staff=staff, report_id=mentor_report.pk, outcome="suspended")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("withdrawn", "withdrawn")
+    assert not MentorRequest.objects.filter(mentee=student, status__in=MentorRequest.OPEN)
+    assert Report.objects.get(pk=row.pk).status == "open"
+
+
+def test_a_block_made_after_the_run_keeps_the_pair_from_being_published(school, coordinator):
+    program, people = trio_program(school, coordinator)
+    run = run_now(coordinator, program)
+    assert ("Ben", "Dr. Ortho") in pairs(run)
+    Block.objects.create(blocker=people["ortho"], blocked=people["ben"])
+    runs.run_publish(user=coordinator, program_id=program.pk, run_id=run.pk)
+    started = set(Mentorship.objects.values_list("mentee__full_name", "mentor__full_name"))
+    assert ("Ben", "Ortho") not in started and len(started) == 2
 
 
 def test_only_staff_resolve_and_staff_are_not_suspended_from_a_report(student, mentors, asked):
