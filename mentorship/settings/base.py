@@ -154,6 +154,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "accounts.security.login_username"
 AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
+# Sign-ins are recorded in our own audit log (accounts/audit.py), without the address or
+# agent; axes' second log of every sign-in (email, IP, agent, never purged) is off.
+AXES_DISABLE_ACCESS_LOG = True
 # A session ends after this long without a request, and this long after sign-in
 # whatever happens (accounts.middleware.SessionTimeoutMiddleware). The cookie lives as
 # long as the longer limit so the middleware can say which one ended it.
